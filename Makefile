@@ -1,0 +1,49 @@
+# The two commands: `make demo` and `make test`. Both set up everything they need, idempotently.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip lists each unreachable extra index once per package; that noise hides real errors.
+QUIET_PIP := grep -v -e 'is ignored: it is neither a file nor a directory' || true
+SRC := runyard tests benchmarks
+
+.PHONY: setup system-deps test lint fmt typecheck pytest demo bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,examples]' 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -c 'import runyard, torch, fastapi'
+	touch $@
+
+system-deps:
+	@scripts/system-deps.sh
+
+setup: $(STAMP) system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix $(SRC)
+	$(BIN)/ruff format $(SRC)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+test: setup lint typecheck pytest
+
+demo: setup
+	$(BIN)/runyard server
+
+bench: setup
+	scripts/bench-venv.sh
+	$(BIN)/python benchmarks/runs_bench.py
+
+clean:
+	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache

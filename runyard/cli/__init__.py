@@ -1,0 +1,39 @@
+"""The `runyard` command: Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from runyard import __version__
+from runyard.cli import db, runs, server
+
+app = typer.Typer(
+    name="runyard",
+    help="Run, track and see machine-learning training.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(server.server)
+app.command()(runs.ls)
+app.command()(runs.show)
+app.add_typer(db.app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    pass
+
+
+def main() -> None:
+    app()

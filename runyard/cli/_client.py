@@ -1,0 +1,53 @@
+"""The CLI's HTTP client: RUNYARD_URL and RUNYARD_TOKEN, errors turned into one line and exit 1."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import httpx
+import typer
+
+from runyard.config import Settings
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr, then exit (1 failed, 2 usage)."""
+    typer.echo(f"runyard: {message}", err=True)
+    raise typer.Exit(code)
+
+
+class Client:
+    def __init__(self, settings: Settings):
+        headers = {"Authorization": f"Bearer {settings.token_value}"} if settings.token else {}
+        self.base = settings.url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base, headers=headers, timeout=30.0)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            fail(
+                f"cannot reach the runyard server at {self.base} ({exc}); "
+                "is `runyard server` running?"
+            )
+        if response.is_error:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text.strip()[:200] or response.reason_phrase
+            fail(f"{message} (HTTP {response.status_code})")
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+
+def client() -> Client:
+    return Client(Settings())
+
+
+def print_json(data: Any) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")

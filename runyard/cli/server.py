@@ -1,0 +1,56 @@
+"""`runyard server`: the API, the dashboard and (later) the scheduler in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from runyard.cli._client import fail
+from runyard.config import Settings, is_loopback
+
+
+def server(
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind [default: 8420].")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Require `Authorization: Bearer TOKEN` on every route.")
+    ] = None,
+    home: Annotated[Path | None, typer.Option(help="Data folder [default: ~/.runyard].")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL [default: SQLite under home].")
+    ] = None,
+) -> None:
+    """Serve the REST API on HOST:PORT, with the store under HOME."""
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "host": host,
+            "port": port,
+            "token": token,
+            "home": home,
+            "database_url": database_url,
+        }.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)
+    if not is_loopback(settings.host) and not settings.token:
+        fail(
+            f"refusing to bind {settings.host} without a token: anyone on the network could "
+            "run commands here; pass --token (or set RUNYARD_TOKEN), or bind 127.0.0.1",
+            code=2,
+        )
+    import uvicorn
+
+    from runyard.server.app import create_app
+    from runyard.store import Store
+
+    store = Store.open(settings.db_url, settings.runs_dir)
+    app = create_app(settings, store)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    typer.echo(f"runyard {settings.home} serving on http://{shown}:{settings.port}", err=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        store.close()

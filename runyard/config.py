@@ -1,0 +1,69 @@
+"""Settings: every RUNYARD_* variable, typed, with its default and one line of help.
+
+Built once (``Settings()``) at the edge of the program and passed in explicitly, so that a
+test can build its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8420
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RUNYARD_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".runyard",
+        description="Where the SQLite database and the run dirs live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; SQLite under home when unset "
+        "(postgresql+psycopg://… for PostgreSQL).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server binds.")
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="Port the server binds.")
+    url: str = Field(
+        default=f"http://127.0.0.1:{DEFAULT_PORT}",
+        description="Where clients (CLI, SDK) reach the server.",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token required by every route but /api/health when set.",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, description="Largest request body the server accepts."
+    )
+    max_page_size: int = Field(
+        default=1000, gt=0, description="Largest `limit` of a listing request."
+    )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'runyard.db'}"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def token_value(self) -> str | None:
+        return self.token.get_secret_value() if self.token else None
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,83 @@
+"""The ASGI application: `create_app(settings, store)` wires routes, errors and middleware."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runyard import __version__
+from runyard.config import Settings
+from runyard.errors import RunyardError
+from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.routes import experiments, health, metrics, runs
+from runyard.store import Store
+
+log = logging.getLogger("runyard.server")
+
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _runyard_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RunyardError)
+    return _error(exc.status, exc.code, exc.message)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors()[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+    return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    response = _error(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return _error(500, "internal", "internal server error (a bug in runyard; see the server log)")
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    app = FastAPI(
+        title="runyard",
+        version=__version__,
+        description="Run, track and see machine-learning training.",
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.add_exception_handler(RunyardError, _runyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    for module in (health, experiments, runs, metrics):
+        app.include_router(module.router)
+    # Added last, runs first: the body limit then auth wrap everything, docs included.
+    token = settings.token_value
+    if token:
+        app.add_middleware(TokenAuth, token=token)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from runyard import __version__
+from runyard.server.schemas import Health
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/api/health")
+def health() -> Health:
+    """Liveness; open even when a token is required."""
+    return Health(status="ok", version=__version__)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from runyard.entities import RunStatus
+from runyard.errors import BadRequest
+from runyard.server._deps import SettingsDep, StoreDep
+from runyard.server.routes import ERRORS
+from runyard.server.schemas import RunCreate, RunList, RunOut, RunPatch
+from runyard.store.runs import RunQuery
+
+router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
+
+
+def _statuses(text: str | None) -> list[RunStatus]:
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(RunStatus(part.strip()))
+        except ValueError:
+            allowed = ", ".join(s.value for s in RunStatus)
+            raise BadRequest(f"unknown status {part.strip()!r}: use one of {allowed}") from None
+    return out
+
+
+@router.post("", status_code=201)
+def create_run(body: RunCreate, store: StoreDep) -> RunOut:
+    run = store.runs.create(
+        experiment=body.experiment,
+        name=body.name,
+        params=body.params,
+        tags=body.tags,
+        notes=body.notes,
+    )
+    Path(run.run_dir).mkdir(parents=True, exist_ok=True)
+    return RunOut.model_validate(run)
+
+
+@router.get("")
+def list_runs(
+    store: StoreDep,
+    settings: SettingsDep,
+    experiment: str | None = None,
+    status: Annotated[
+        str | None, Query(description="One status or several, comma-separated.")
+    ] = None,
+    tag: str | None = None,
+    q: Annotated[str | None, Query(description="Substring of the run's name.")] = None,
+    filter: Annotated[
+        str | None,
+        Query(description='e.g. `metrics.val/loss < 0.5 and params.optimizer = "adam"`'),
+    ] = None,
+    order_by: Annotated[
+        str | None,
+        Query(
+            description="created_at (default, newest first), name, status, params.KEY or "
+            "metrics.KEY; a leading '-' or a trailing ' desc' reverses"
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    cursor: str | None = None,
+) -> RunList:
+    if limit > settings.max_page_size:
+        raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
+    page = store.runs.list(
+        RunQuery(
+            experiment=experiment,
+            status=_statuses(status),
+            tag=tag,
+            q=q,
+            filter=filter,
+            order_by=order_by,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+    return RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, store: StoreDep) -> RunOut:
+    return RunOut.model_validate(store.runs.get(run_id))
+
+
+@router.patch("/{run_id}")
+def update_run(run_id: str, body: RunPatch, store: StoreDep) -> RunOut:
+    return RunOut.model_validate(
+        store.runs.update(run_id, name=body.name, tags=body.tags, notes=body.notes)
+    )

@@ -1,0 +1,36 @@
+"""The store: SQLAlchemy Core over SQLite or PostgreSQL. No HTTP, no processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from runyard.store.db import make_engine, upgrade
+from runyard.store.experiments import Experiments
+from runyard.store.metrics import Metrics
+from runyard.store.runs import Runs
+
+
+class Store:
+    """One engine and the repositories over it."""
+
+    def __init__(self, engine: sa.Engine, runs_root: Path):
+        self.engine = engine
+        self.runs_root = runs_root
+        self.experiments = Experiments(engine)
+        self.runs = Runs(engine, runs_root)
+        self.metrics = Metrics(engine)
+
+    @classmethod
+    def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine, runs_root)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["Store"]

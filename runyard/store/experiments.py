@@ -1,0 +1,73 @@
+"""Experiments: named groups of runs, created on first use."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from runyard.entities import Experiment
+from runyard.errors import Conflict, NotFound
+from runyard.store.tables import experiments, runs
+
+
+def ensure_experiment(conn: sa.Connection, name: str) -> int:
+    """The id of experiment ``name``, created if it does not exist (race-safe)."""
+    found = conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    try:
+        with conn.begin_nested():
+            conn.execute(experiments.insert().values(name=name, created_at=time.time()))
+    except sa.exc.IntegrityError:
+        pass  # created by a concurrent request between our select and insert
+    return int(
+        conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar_one()
+    )
+
+
+def _select() -> sa.Select[tuple[int, str, str, float, int]]:
+    count = (
+        sa.select(sa.func.count()).where(runs.c.experiment_id == experiments.c.id).scalar_subquery()
+    )
+    return sa.select(
+        experiments.c.id,
+        experiments.c.name,
+        experiments.c.description,
+        experiments.c.created_at,
+        count.label("run_count"),
+    )
+
+
+class Experiments:
+    def __init__(self, engine: sa.Engine):
+        self._engine = engine
+
+    def create(self, name: str, description: str = "") -> Experiment:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    experiments.insert().values(
+                        name=name, description=description, created_at=time.time()
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(f"experiment {name!r} exists already") from exc
+        return self.get(name)
+
+    def list(self) -> list[Experiment]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(_select().order_by(experiments.c.created_at.desc())).all()
+        return [Experiment(**row._mapping) for row in rows]
+
+    def get(self, ref: str | int) -> Experiment:
+        """By id, or by name when ``ref`` is not a number."""
+        if isinstance(ref, int) or ref.isdigit():
+            where = experiments.c.id == int(ref)
+        else:
+            where = experiments.c.name == ref
+        with self._engine.connect() as conn:
+            row = conn.execute(_select().where(where)).first()
+        if row is None:
+            raise NotFound(f"no experiment {ref!r}")
+        return Experiment(**row._mapping)

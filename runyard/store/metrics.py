@@ -1,0 +1,215 @@
+"""Metric points: chunked ingest with idempotent batches, per-key summaries, columnar reads."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runyard.entities import Goal, MetricSummary
+from runyard.errors import NotFound
+from runyard.store import _codec
+from runyard.store.tables import metric_batches, metric_chunks, metric_summaries, runs
+
+
+@dataclass(frozen=True)
+class Series:
+    """Points of one key, arrays aligned."""
+
+    key: str
+    steps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    timestamps: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicate: bool
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _batch_summary(s: Series, goal: Goal | None) -> dict[str, Any]:
+    last_i = len(s.steps) - 1 - int(np.argmax(s.steps[::-1]))  # last point at the highest step
+    finite = ~np.isnan(s.values)
+    row: dict[str, Any] = {
+        "key": s.key,
+        "count": len(s.steps),
+        "last": _opt(s.values[last_i]),
+        "last_step": int(s.steps[last_i]),
+        "min": None,
+        "max": None,
+        "best": None,
+        "best_step": None,
+        "goal": goal.value if goal else None,
+        "first_ts": float(s.timestamps.min()),
+        "last_ts": float(s.timestamps.max()),
+    }
+    if finite.any():
+        vals, steps = s.values[finite], s.steps[finite]
+        i_min, i_max = int(np.argmin(vals)), int(np.argmax(vals))
+        row["min"], row["max"] = float(vals[i_min]), float(vals[i_max])
+        if goal is not None:
+            i = i_min if goal is Goal.MIN else i_max
+            row["best"], row["best_step"] = float(vals[i]), int(steps[i])
+    return row
+
+
+def _lesser(a: Any, b: Any) -> sa.ColumnElement[Any]:
+    return sa.case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
+
+
+def _greater(a: Any, b: Any) -> sa.ColumnElement[Any]:
+    return sa.case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
+
+
+class Metrics:
+    def __init__(self, engine: sa.Engine):
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def _upsert_summaries(self) -> Any:
+        t = metric_summaries
+        stmt = self._insert(t)
+        ex = stmt.excluded
+        newer = sa.or_(t.c.last_step.is_(None), ex.last_step >= t.c.last_step)
+        improves = sa.or_(
+            t.c.best.is_(None),
+            sa.and_(ex.goal == Goal.MIN.value, ex.best < t.c.best),
+            sa.and_(ex.goal == Goal.MAX.value, ex.best > t.c.best),
+        )
+        has_new_best = sa.and_(ex.best.is_not(None), improves)
+        return stmt.on_conflict_do_update(
+            index_elements=[t.c.run_id, t.c.key],
+            set_={
+                "count": t.c.count + ex.count,
+                "last": sa.case((newer, ex.last), else_=t.c.last),
+                "last_step": sa.case((newer, ex.last_step), else_=t.c.last_step),
+                "min": _lesser(t.c.min, ex.min),
+                "max": _greater(t.c.max, ex.max),
+                "best": sa.case((has_new_best, ex.best), else_=t.c.best),
+                "best_step": sa.case((has_new_best, ex.best_step), else_=t.c.best_step),
+                "goal": ex.goal,
+                "first_ts": _lesser(t.c.first_ts, ex.first_ts),
+                "last_ts": _greater(t.c.last_ts, ex.last_ts),
+            },
+        )
+
+    def ingest(
+        self,
+        run_id: str,
+        series: Sequence[Series],
+        *,
+        source: str | None = None,
+        seq: int | None = None,
+    ) -> IngestResult:
+        """Store one batch atomically; a batch seen before (same source and seq) is skipped."""
+        points = sum(len(s.steps) for s in series)
+        with self._engine.begin() as conn:
+            goals = conn.execute(sa.select(runs.c.metric_goals).where(runs.c.id == run_id)).first()
+            if goals is None:
+                raise NotFound(f"no run {run_id!r}")
+            if source is not None and seq is not None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            metric_batches.insert().values(
+                                run_id=run_id,
+                                source=source,
+                                seq=seq,
+                                points=points,
+                                received_at=time.time(),
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    return IngestResult(accepted=0, duplicate=True)
+            nonempty = [s for s in series if len(s.steps)]
+            if not nonempty:
+                return IngestResult(accepted=0, duplicate=False)
+            conn.execute(
+                metric_chunks.insert(),
+                [
+                    {
+                        "run_id": run_id,
+                        "key": s.key,
+                        "count": len(s.steps),
+                        "step_min": int(s.steps.min()),
+                        "step_max": int(s.steps.max()),
+                        "data": _codec.encode(s.steps, s.values, s.timestamps),
+                    }
+                    for s in nonempty
+                ],
+            )
+            metric_goals = goals[0]
+            rows = []
+            for s in nonempty:
+                goal = metric_goals.get(s.key)
+                rows.append({"run_id": run_id, **_batch_summary(s, Goal(goal) if goal else None)})
+            conn.execute(self._upsert_summaries(), rows)
+        return IngestResult(accepted=points, duplicate=False)
+
+    def summaries(self, run_id: str) -> list[MetricSummary]:
+        t = metric_summaries
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.key)).all()
+        return [
+            MetricSummary(
+                key=r.key,
+                count=r._mapping["count"],
+                last=math.nan if r.last is None else r.last,
+                last_step=r.last_step,
+                min=r.min,
+                max=r.max,
+                best=r.best,
+                best_step=r.best_step,
+                goal=Goal(r.goal) if r.goal else None,
+            )
+            for r in rows
+        ]
+
+    def read(
+        self,
+        run_id: str,
+        keys: Sequence[str] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> dict[str, Series]:
+        """Every point of ``keys`` (all keys when None) with start <= step <= end, by step."""
+        c = metric_chunks.c
+        stmt = sa.select(c.key, c.count, c.data).where(c.run_id == run_id)
+        if keys is not None:
+            stmt = stmt.where(c.key.in_(list(keys)))
+        if start is not None:
+            stmt = stmt.where(c.step_max >= start)
+        if end is not None:
+            stmt = stmt.where(c.step_min <= end)
+        parts: dict[str, list[tuple[Any, Any, Any]]] = {}
+        with self._engine.connect() as conn:
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise NotFound(f"no run {run_id!r}")
+            for key, count, data in conn.execute(stmt.order_by(c.key, c.step_min, c.id)):
+                parts.setdefault(key, []).append(_codec.decode(data, count))
+        out = {}
+        for key, chunks in parts.items():
+            steps = np.concatenate([p[0] for p in chunks])
+            values = np.concatenate([p[1] for p in chunks])
+            ts = np.concatenate([p[2] for p in chunks])
+            if np.any(steps[1:] < steps[:-1]):
+                order = np.argsort(steps, kind="stable")
+                steps, values, ts = steps[order], values[order], ts[order]
+            if start is not None or end is not None:
+                lo = 0 if start is None else int(np.searchsorted(steps, start, "left"))
+                hi = len(steps) if end is None else int(np.searchsorted(steps, end, "right"))
+                steps, values, ts = steps[lo:hi], values[lo:hi], ts[lo:hi]
+            out[key] = Series(key, steps, values, ts)
+        return out

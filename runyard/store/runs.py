@@ -1,0 +1,339 @@
+"""Runs: create, read, list (filter, order, page) and label."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import operator
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from runyard.entities import Goal, Progress, Run, RunStatus
+from runyard.errors import BadRequest, NotFound
+from runyard.store._query import Clause, Order, parse_filter, parse_order
+from runyard.store.experiments import ensure_experiment
+from runyard.store.tables import experiments, metric_summaries, run_tags, runs
+
+_ADJECTIVES = [
+    "amber",
+    "brave",
+    "calm",
+    "clever",
+    "crisp",
+    "daring",
+    "eager",
+    "fancy",
+    "gentle",
+    "golden",
+    "happy",
+    "keen",
+    "lively",
+    "lucky",
+    "merry",
+    "misty",
+    "noble",
+    "quick",
+    "quiet",
+    "rapid",
+    "royal",
+    "shiny",
+    "silent",
+    "smooth",
+    "snowy",
+    "solar",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "wild",
+    "witty",
+    "young",
+    "zesty",
+]
+_NOUNS = [
+    "badger",
+    "bison",
+    "cedar",
+    "comet",
+    "cougar",
+    "crane",
+    "dawn",
+    "delta",
+    "eagle",
+    "falcon",
+    "fern",
+    "fjord",
+    "glade",
+    "harbor",
+    "heron",
+    "island",
+    "lagoon",
+    "lynx",
+    "maple",
+    "meadow",
+    "nebula",
+    "otter",
+    "panda",
+    "pine",
+    "quasar",
+    "raven",
+    "river",
+    "sparrow",
+    "summit",
+    "tiger",
+    "tundra",
+    "valley",
+    "willow",
+]
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(8)
+
+
+def generate_name() -> str:
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(100)}"
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    experiment: str | None = None
+    status: Sequence[RunStatus] = ()
+    tag: str | None = None
+    q: str | None = None
+    filter: str | None = None
+    order_by: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[Run]
+    next_cursor: str | None
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"o": offset})).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = data["o"]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise BadRequest(f"invalid cursor {cursor!r}: pass back the next_cursor of a page") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise BadRequest(f"invalid cursor {cursor!r}: pass back the next_cursor of a page")
+    return offset
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _run_select() -> sa.Select[Any]:
+    return sa.select(runs, experiments.c.name.label("experiment_name")).join(
+        experiments, experiments.c.id == runs.c.experiment_id
+    )
+
+
+def _to_run(row: sa.Row[Any], metrics: dict[str, float] | None = None) -> Run:
+    m = row._mapping
+    return Run(
+        id=m["id"],
+        name=m["name"],
+        experiment=m["experiment_name"],
+        status=RunStatus(m["status"]),
+        params=m["params"],
+        tags=m["tags"],
+        notes=m["notes"],
+        early_stopped=bool(m["early_stopped"]),
+        stopped_at_epoch=m["stopped_at_epoch"],
+        progress=Progress(m["epoch"], m["total_epochs"], m["percent"]),
+        attempt_count=m["attempt_count"],
+        run_dir=m["run_dir"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        ended_at=m["ended_at"],
+        primary_metric=m["primary_metric"],
+        metric_goals={k: Goal(v) for k, v in m["metric_goals"].items()},
+        spec=m["spec"],
+        metrics=metrics or {},
+    )
+
+
+class Runs:
+    def __init__(self, engine: sa.Engine, runs_root: Path):
+        self._engine = engine
+        self._runs_root = runs_root
+        self._dialect = engine.dialect.name
+
+    def create(
+        self,
+        *,
+        experiment: str,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        notes: str = "",
+        spec: dict[str, Any] | None = None,
+        status: RunStatus = RunStatus.RUNNING,
+        priority: int = 0,
+    ) -> Run:
+        run_id = new_run_id()
+        now = time.time()
+        unique_tags = list(dict.fromkeys(tags))
+        with self._engine.begin() as conn:
+            experiment_id = ensure_experiment(conn, experiment)
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    experiment_id=experiment_id,
+                    name=name or generate_name(),
+                    status=status.value,
+                    params=params or {},
+                    tags=unique_tags,
+                    notes=notes,
+                    spec=spec,
+                    priority=priority,
+                    run_dir=str(self._runs_root / run_id),
+                    metric_goals={},
+                    created_at=now,
+                    started_at=now if status is RunStatus.RUNNING else None,
+                    updated_at=now,
+                )
+            )
+            if unique_tags:
+                conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": t} for t in unique_tags])
+        return self.get(run_id)
+
+    def get(self, run_id: str) -> Run:
+        with self._engine.connect() as conn:
+            row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
+            if row is None:
+                raise NotFound(f"no run {run_id!r}")
+            return _to_run(row, self._last_values(conn, [run_id]).get(run_id))
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
+        notes: str | None = None,
+    ) -> Run:
+        values: dict[str, Any] = {"updated_at": time.time()}
+        if name is not None:
+            values["name"] = name
+        if notes is not None:
+            values["notes"] = notes
+        with self._engine.begin() as conn:
+            if tags is not None:
+                values["tags"] = list(dict.fromkeys(tags))
+            done = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            if done.rowcount == 0:
+                raise NotFound(f"no run {run_id!r}")
+            if tags is not None:
+                conn.execute(run_tags.delete().where(run_tags.c.run_id == run_id))
+                if values["tags"]:
+                    conn.execute(
+                        run_tags.insert(), [{"run_id": run_id, "tag": t} for t in values["tags"]]
+                    )
+        return self.get(run_id)
+
+    def list(self, query: RunQuery) -> RunPage:
+        stmt = _run_select()
+        if query.experiment is not None:
+            stmt = stmt.where(experiments.c.name == query.experiment)
+        if query.status:
+            stmt = stmt.where(runs.c.status.in_([s.value for s in query.status]))
+        if query.tag is not None:
+            stmt = stmt.where(
+                sa.exists().where(run_tags.c.run_id == runs.c.id, run_tags.c.tag == query.tag)
+            )
+        if query.q:
+            stmt = stmt.where(runs.c.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
+        for i, clause in enumerate(parse_filter(query.filter)):
+            stmt = self._apply_clause(stmt, clause, i)
+        stmt = self._apply_order(stmt, parse_order(query.order_by))
+        offset = _decode_cursor(query.cursor) if query.cursor else 0
+        stmt = stmt.limit(query.limit + 1).offset(offset)
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            page = rows[: query.limit]
+            last = self._last_values(conn, [r.id for r in page])
+        runs_out = [_to_run(r, last.get(r.id)) for r in page]
+        more = len(rows) > query.limit
+        return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _param(self, key: str) -> sa.ColumnElement[Any]:
+        if self._dialect == "postgresql":
+            return runs.c.params[key]  # jsonb: numbers compare as numbers, strings as text
+        if '"' in key:
+            raise BadRequest(f"parameter key {key!r} cannot be queried: it holds a double quote")
+        return sa.func.json_extract(runs.c.params, f'$."{key}"')
+
+    def _param_literal(self, value: Any) -> sa.ColumnElement[Any]:
+        if self._dialect == "postgresql":
+            return sa.cast(sa.literal(orjson.dumps(value).decode()), JSONB)
+        return sa.literal(value)
+
+    def _apply_clause(self, stmt: sa.Select[Any], clause: Clause, i: int) -> sa.Select[Any]:
+        compare = _OPS[clause.op]
+        if clause.scope == "params":
+            if clause.value is None:
+                expr = self._param(clause.key)
+                return stmt.where(expr.is_(None) if clause.op == "=" else expr.is_not(None))
+            return stmt.where(compare(self._param(clause.key), self._param_literal(clause.value)))
+        s = metric_summaries.alias(f"f{i}")
+        return stmt.join(s, sa.and_(s.c.run_id == runs.c.id, s.c.key == clause.key)).where(
+            compare(s.c.last, float(clause.value))
+        )
+
+    def _apply_order(self, stmt: sa.Select[Any], order: Order) -> sa.Select[Any]:
+        expr: sa.ColumnElement[Any]
+        if order.scope == "attr":
+            expr = runs.c[order.key]
+        elif order.scope == "params":
+            expr = self._param(order.key)
+        else:
+            s = metric_summaries.alias("o")
+            stmt = stmt.outerjoin(s, sa.and_(s.c.run_id == runs.c.id, s.c.key == order.key))
+            expr = s.c.last
+        direction = expr.desc() if order.descending else expr.asc()
+        return stmt.order_by(direction.nulls_last(), runs.c.id)
+
+    @staticmethod
+    def _last_values(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        if not run_ids:
+            return {}
+        rows = conn.execute(
+            sa.select(
+                metric_summaries.c.run_id, metric_summaries.c.key, metric_summaries.c.last
+            ).where(metric_summaries.c.run_id.in_(run_ids))
+        )
+        out: dict[str, dict[str, float]] = {}
+        for run_id, key, last in rows:
+            out.setdefault(run_id, {})[key] = math.nan if last is None else last
+        return out
