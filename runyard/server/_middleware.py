@@ -63,15 +63,34 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await _send_error(send, too_large, [(b"connection", b"close")])
             return
+        # Past the limit the app is told the client left, its reaction is dropped, and the
+        # 413 goes out instead (raising here would be turned into a 400 by the body parser).
         seen = 0
+        exceeded = started = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise too_large
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await _send_error(send, too_large, [(b"connection", b"close")])

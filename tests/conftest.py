@@ -1,0 +1,150 @@
+"""Fixtures: a real store (SQLite file, and PostgreSQL started for the session), the app, a server.
+
+Store and API tests take `db_url`, parametrised over both databases. Set
+RUNYARD_TEST_DATABASE_URL to use an existing PostgreSQL instead of starting one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from runyard.config import Settings
+from runyard.server.app import create_app
+from runyard.store import Store
+from runyard.store.db import make_engine, upgrade
+from runyard.store.tables import metadata
+from tests._postgres import PostgresServer, free_port
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own RUNYARD_* variables must not leak into a test."""
+    for name in list(os.environ):
+        if name.startswith("RUNYARD_") and name != "RUNYARD_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: one migration per session, not per test."""
+    path = tmp_path_factory.mktemp("template") / "runyard.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("RUNYARD_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = PostgresServer().start()
+    try:
+        engine = make_engine(server.url)
+        upgrade(engine)
+        engine.dispose()
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "runyard.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=db_url)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    s = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, store)) as c:
+        yield c
+
+
+class ServerProcess:
+    """`runyard server` as a real subprocess on 127.0.0.1 and a free port."""
+
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        full_env = {**os.environ, "RUNYARD_HOME": str(home), **(env or {})}
+        full_env.pop("RUNYARD_DATABASE_URL", None)
+        full_env.pop("RUNYARD_TOKEN", None)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "runyard", "server", "--port", str(self.port), *args],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read() if self.proc.stdout else ""
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {out}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError("server did not answer /api/health in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path / "home").wait_ready()
+    yield srv
+    srv.stop()
