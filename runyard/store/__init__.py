@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from runyard.store.db import make_engine, upgrade
 from runyard.store.experiments import Experiments
+from runyard.store.files import Files
 from runyard.store.metrics import Metrics
+from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
 
 
@@ -21,6 +23,8 @@ class Store:
         self.experiments = Experiments(engine)
         self.runs = Runs(engine, runs_root)
         self.metrics = Metrics(engine)
+        self.run_state = RunState(engine)
+        self.files = Files(engine)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:
