@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from runyard import __version__
 from runyard.config import Settings
 from runyard.errors import RunyardError
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.maintenance import Maintenance
 from runyard.server.routes import experiments, files, health, lifecycle, metrics, runs
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
@@ -91,7 +93,17 @@ def _openapi_with(
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        maintenance = Maintenance(store, settings)
+        maintenance.start()
+        try:
+            yield
+        finally:
+            maintenance.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="runyard",
         version=__version__,
         description="Run, track and see machine-learning training.",

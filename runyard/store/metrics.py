@@ -18,6 +18,9 @@ from runyard.errors import NotFound
 from runyard.store import _codec
 from runyard.store.tables import metric_batches, metric_chunks, metric_summaries, runs
 
+SMALL_CHUNK = 2048  # chunks under this many points get merged in the background
+MERGED_CHUNK = 65536
+
 
 @dataclass(frozen=True)
 class Series:
@@ -233,6 +236,57 @@ class Metrics:
         values = np.concatenate([p[1] for p in parts])
         ts = np.concatenate([p[2] for p in parts])
         return Series(key, steps[order], values[order], ts[order])
+
+    def compact(self, small: int = SMALL_CHUNK, min_chunks: int = 8, limit: int = 50) -> int:
+        """Merge runs of small chunks (many tiny SDK batches) into big ones; keys merged.
+
+        Each (run, key) is rewritten in one transaction, so a reader sees the old chunks or the
+        new ones, never both or neither.
+        """
+        c = metric_chunks.c
+        with self._engine.connect() as conn:
+            groups = conn.execute(
+                sa.select(c.run_id, c.key)
+                .where(c.count < small)
+                .group_by(c.run_id, c.key)
+                .having(sa.func.count() >= min_chunks)
+                .limit(limit)
+            ).all()
+        for run_id, key in groups:
+            with self._engine.begin() as conn:
+                rows = conn.execute(
+                    sa.select(c.id, c.count, c.data)
+                    .where(c.run_id == run_id, c.key == key, c.count < small)
+                    .order_by(c.step_min, c.id)
+                ).all()
+                if len(rows) < 2:
+                    continue
+                parts = [_codec.decode(data, count) for _, count, data in rows]
+                steps = np.concatenate([p[0] for p in parts])
+                values = np.concatenate([p[1] for p in parts])
+                ts = np.concatenate([p[2] for p in parts])
+                order = np.argsort(steps, kind="stable")
+                steps, values, ts = steps[order], values[order], ts[order]
+                conn.execute(metric_chunks.delete().where(c.id.in_([r[0] for r in rows])))
+                conn.execute(
+                    metric_chunks.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "key": key,
+                            "count": len(steps[i : i + MERGED_CHUNK]),
+                            "step_min": int(steps[i]),
+                            "step_max": int(steps[i : i + MERGED_CHUNK].max()),
+                            "data": _codec.encode(
+                                steps[i : i + MERGED_CHUNK],
+                                values[i : i + MERGED_CHUNK],
+                                ts[i : i + MERGED_CHUNK],
+                            ),
+                        }
+                        for i in range(0, len(steps), MERGED_CHUNK)
+                    ],
+                )
+        return len(groups)
 
     def summaries(self, run_id: str) -> list[MetricSummary]:
         t = metric_summaries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter
 
 from runyard.server._deps import StoreDep
@@ -52,6 +54,9 @@ def set_progress(run_id: str, body: ProgressIn, store: StoreDep) -> ProgressDeta
 @router.post("/finish")
 def finish_run(run_id: str, body: FinishIn, store: StoreDep) -> RunOut:
     """End a tracked run and compute its summary; a run that had ended is left as it is."""
+    run = store.runs.get(run_id)
+    if Path(run.run_dir).is_dir():  # what a program wrote in its last moments counts too
+        store.run_files.scan(run_id, Path(run.run_dir))
     store.run_state.finish(
         run_id,
         body.status,
