@@ -80,6 +80,12 @@ class Files:
             )
         return int(done.rowcount)
 
+    def delete_checkpoint(self, run_id: str, name: str) -> bool:
+        c = checkpoints.c
+        with self._engine.begin() as conn:
+            done = conn.execute(checkpoints.delete().where(c.run_id == run_id, c.name == name))
+        return bool(done.rowcount)
+
     def add_artifact(self, run_id: str, record: ArtifactRecord) -> ArtifactRecord:
         self._upsert(artifacts, ["run_id", "path"], {"run_id": run_id, **asdict(record)})
         return record
