@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, description="Largest request body the server accepts."
     )
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the server reads the run dirs of active runs."
+    )
+    compact_interval_s: float = Field(
+        default=30.0, gt=0, description="How often small metric chunks are merged."
+    )
     max_page_size: int = Field(
         default=1000, gt=0, description="Largest `limit` of a listing request."
     )

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runyard import __version__
 from runyard.config import Settings
 from runyard.errors import RunyardError
 from runyard.server._middleware import BodyLimit, TokenAuth
-from runyard.server.routes import experiments, health, metrics, runs
+from runyard.server.maintenance import Maintenance
+from runyard.server.routes import experiments, files, health, lifecycle, metrics, runs
+from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
 log = logging.getLogger("runyard.server")
@@ -61,8 +68,42 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal", "internal server error (a bug in runyard; see the server log)")
 
 
+def _openapi_with(
+    app: FastAPI, models: tuple[type[BaseModel], ...]
+) -> Callable[[], dict[str, Any]]:
+    """OpenAPI that also declares bodies that routes parse themselves (fast paths)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(js.pop("$defs", {}))
+                components[model.__name__] = js
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
 def create_app(settings: Settings, store: Store) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        maintenance = Maintenance(store, settings)
+        maintenance.start()
+        try:
+            yield
+        finally:
+            maintenance.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="runyard",
         version=__version__,
         description="Run, track and see machine-learning training.",
@@ -73,8 +114,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, metrics):
+    for module in (health, experiments, runs, lifecycle, metrics, files):
         app.include_router(module.router)
+    app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
     token = settings.token_value
     if token:

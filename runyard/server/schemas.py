@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -13,6 +13,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
 Notes = Annotated[str, StringConstraints(max_length=100_000)]
 MAX_TAGS = 100
+Step = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _In(BaseModel):
@@ -54,9 +55,18 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentOut]
 
 
+RunId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{7,31}$")]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+RelPath = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
 class RunCreate(_In):
     """A tracked-only run: the SDK or a user records a run that runyard does not launch."""
 
+    id: RunId | None = Field(
+        default=None,
+        description="Keep a client-made id (an offline run being synced); 409 if taken.",
+    )
     name: Name | None = None
     experiment: Name = "default"
     params: dict[Key, Any] = Field(default_factory=dict)
@@ -68,6 +78,121 @@ class RunPatch(_In):
     name: Name | None = None
     tags: Annotated[list[Key], Field(max_length=MAX_TAGS)] | None = None
     notes: Notes | None = None
+    params: dict[Key, Any] | None = Field(default=None, description="Merged into the params.")
+
+
+class FinishIn(_In):
+    status: Literal[RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED]
+    early_stopped: bool | None = None
+    stopped_at_epoch: Annotated[int, Field(ge=0)] | None = None
+
+
+class ProgressIn(_In):
+    epoch: Annotated[int, Field(ge=0)] | None = Field(default=None, description="Completed epochs.")
+    total_epochs: Annotated[int, Field(ge=1)] | None = None
+    early_stopped: bool | None = None
+    stopped_at_epoch: Annotated[int, Field(ge=0)] | None = None
+
+
+class RecentOut(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+    key: str
+    steps: list[int]
+    values: list[float]
+
+
+class ProgressDetail(_Out):
+    epoch: int | None
+    total_epochs: int | None
+    percent: float | None
+    eta_s: float | None
+    early_stopped: bool
+    stopped_at_epoch: int | None
+    recent: RecentOut | None = Field(
+        default=None, description="The last points of the primary metric (or first goal metric)."
+    )
+
+
+class GoalsIn(_In):
+    goals: dict[Key, Goal]
+    primary: Key | None = None
+
+
+class MetricSummaryOut(_Out):
+    count: int
+    last: float | None = Field(description='The value at the highest step; NaN as "NaN".')
+    last_step: int | None
+    min: float | None
+    max: float | None
+    best: float | None = Field(description="By the key's goal; null when it has none.")
+    best_step: int | None
+    goal: Goal | None
+
+
+class SummaryOut(_Out):
+    metrics: dict[str, MetricSummaryOut]
+    primary_metric: str | None
+    duration_s: float | None
+    steps: int | None
+    epochs: int | None
+    early_stopped: bool
+    stopped_at_epoch: int | None
+
+
+class CheckpointIn(_In):
+    name: Key
+    path: RelPath = Field(description="Relative to the run dir (or absolute inside it).")
+    step: Step | None = None
+    epoch: Annotated[int, Field(ge=0)] | None = None
+    attempt: Annotated[int, Field(ge=1)] | None = None
+    size: Annotated[int, Field(ge=0)]
+    sha256: Sha256
+    metrics: dict[Key, float | None] = Field(default_factory=dict)
+
+
+class CheckpointOut(_Out):
+    name: str
+    path: str
+    attempt: int | None
+    step: int | None
+    epoch: int | None
+    size: int
+    sha256: str
+    metrics: dict[str, float | None]
+    created_at: datetime
+
+
+class CheckpointList(BaseModel):
+    checkpoints: list[CheckpointOut]
+
+
+class ArtifactIn(_In):
+    path: RelPath
+    size: Annotated[int, Field(ge=0)]
+    sha256: Sha256 | None = None
+    attempt: Annotated[int, Field(ge=1)] | None = None
+
+
+class ArtifactOut(_Out):
+    path: str
+    attempt: int | None
+    size: int
+    sha256: str | None
+    created_at: datetime
+
+
+class ArtifactList(BaseModel):
+    artifacts: list[ArtifactOut]
+
+
+class SeriesOut(BaseModel):
+    steps: list[int]
+    values: list[float | str | None] = Field(description='NaN and ±inf as "NaN", "Infinity"…')
+    timestamps: list[float]
+
+
+class MetricsOut(BaseModel):
+    metrics: dict[str, SeriesOut]
 
 
 class ProgressOut(_Out):
@@ -102,9 +227,6 @@ class RunList(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
-
-
-Step = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class SeriesIn(_In):

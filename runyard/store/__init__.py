@@ -8,7 +8,10 @@ import sqlalchemy as sa
 
 from runyard.store.db import make_engine, upgrade
 from runyard.store.experiments import Experiments
+from runyard.store.files import Files
 from runyard.store.metrics import Metrics
+from runyard.store.run_files import RunFiles
+from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
 
 
@@ -21,6 +24,9 @@ class Store:
         self.experiments = Experiments(engine)
         self.runs = Runs(engine, runs_root)
         self.metrics = Metrics(engine)
+        self.run_state = RunState(engine)
+        self.files = Files(engine)
+        self.run_files = RunFiles(engine, self.metrics, self.run_state)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

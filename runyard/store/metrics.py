@@ -13,10 +13,13 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from runyard.entities import Goal, MetricSummary
+from runyard.entities import Goal, MetricSummary, RunStatus
 from runyard.errors import NotFound
 from runyard.store import _codec
 from runyard.store.tables import metric_batches, metric_chunks, metric_summaries, runs
+
+SMALL_CHUNK = 2048  # chunks under this many points get merged in the background
+MERGED_CHUNK = 65536
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,13 @@ def _greater(a: Any, b: Any) -> sa.ColumnElement[Any]:
     return sa.case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
 
 
+def _refresh_summary(conn: sa.Connection, run_id: str) -> None:
+    from runyard.store.run_state import compute_summary
+
+    summary = compute_summary(conn, run_id)
+    conn.execute(runs.update().where(runs.c.id == run_id).values(summary=summary))
+
+
 class Metrics:
     def __init__(self, engine: sa.Engine):
         self._engine = engine
@@ -116,8 +126,10 @@ class Metrics:
         """Store one batch atomically; a batch seen before (same source and seq) is skipped."""
         points = sum(len(s.steps) for s in series)
         with self._engine.begin() as conn:
-            goals = conn.execute(sa.select(runs.c.metric_goals).where(runs.c.id == run_id)).first()
-            if goals is None:
+            run = conn.execute(
+                sa.select(runs.c.metric_goals, runs.c.status).where(runs.c.id == run_id)
+            ).first()
+            if run is None:
                 raise NotFound(f"no run {run_id!r}")
             if source is not None and seq is not None:
                 try:
@@ -150,13 +162,131 @@ class Metrics:
                     for s in nonempty
                 ],
             )
-            metric_goals = goals[0]
+            metric_goals = run.metric_goals
             rows = []
             for s in nonempty:
                 goal = metric_goals.get(s.key)
                 rows.append({"run_id": run_id, **_batch_summary(s, Goal(goal) if goal else None)})
             conn.execute(self._upsert_summaries(), rows)
+            if RunStatus(run.status).is_terminal():  # late points: keep the stored summary true
+                _refresh_summary(conn, run_id)
         return IngestResult(accepted=points, duplicate=False)
+
+    def set_goals(self, run_id: str, goals: dict[str, Goal], primary: str | None = None) -> None:
+        """Say what "best" means per key; the best of points already stored is recomputed."""
+        with self._engine.begin() as conn:
+            run = conn.execute(
+                sa.select(runs.c.metric_goals, runs.c.status).where(runs.c.id == run_id)
+            ).first()
+            if run is None:
+                raise NotFound(f"no run {run_id!r}")
+            merged = {**run.metric_goals, **{k: g.value for k, g in goals.items()}}
+            values: dict[str, Any] = {"metric_goals": merged}
+            if primary is not None:
+                values["primary_metric"] = primary
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            for key, goal in goals.items():
+                self._recompute_best(conn, run_id, key, goal)
+            if RunStatus(run.status).is_terminal():
+                _refresh_summary(conn, run_id)
+
+    def _recompute_best(self, conn: sa.Connection, run_id: str, key: str, goal: Goal) -> None:
+        c = metric_chunks.c
+        chunks = conn.execute(
+            sa.select(c.count, c.data).where(c.run_id == run_id, c.key == key)
+        ).all()
+        best: float | None = None
+        best_step: int | None = None
+        for count, data in chunks:
+            steps, values, _ = _codec.decode(data, count)
+            finite = ~np.isnan(values)
+            if not finite.any():
+                continue
+            vals = values[finite]
+            i = int(np.argmin(vals) if goal is Goal.MIN else np.argmax(vals))
+            if best is None or goal.better(float(vals[i]), best):
+                best, best_step = float(vals[i]), int(steps[finite][i])
+        t = metric_summaries
+        conn.execute(
+            t.update()
+            .where(t.c.run_id == run_id, t.c.key == key)
+            .values(goal=goal.value, best=best, best_step=best_step)
+        )
+
+    def recent(self, run_id: str, key: str, n: int = 50) -> Series | None:
+        """The last ``n`` points of ``key`` by step, reading only the newest chunks."""
+        c = metric_chunks.c
+        parts = []
+        seen = 0
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.count, c.data)
+                .where(c.run_id == run_id, c.key == key)
+                .order_by(c.step_max.desc(), c.id.desc())
+            )
+            for count, data in rows:
+                parts.append(_codec.decode(data, count))
+                seen += count
+                if seen >= n:
+                    break
+        if not parts:
+            return None
+        steps = np.concatenate([p[0] for p in parts])
+        order = np.argsort(steps, kind="stable")[-n:]
+        values = np.concatenate([p[1] for p in parts])
+        ts = np.concatenate([p[2] for p in parts])
+        return Series(key, steps[order], values[order], ts[order])
+
+    def compact(self, small: int = SMALL_CHUNK, min_chunks: int = 8, limit: int = 50) -> int:
+        """Merge runs of small chunks (many tiny SDK batches) into big ones; keys merged.
+
+        Each (run, key) is rewritten in one transaction, so a reader sees the old chunks or the
+        new ones, never both or neither.
+        """
+        c = metric_chunks.c
+        with self._engine.connect() as conn:
+            groups = conn.execute(
+                sa.select(c.run_id, c.key)
+                .where(c.count < small)
+                .group_by(c.run_id, c.key)
+                .having(sa.func.count() >= min_chunks)
+                .limit(limit)
+            ).all()
+        for run_id, key in groups:
+            with self._engine.begin() as conn:
+                rows = conn.execute(
+                    sa.select(c.id, c.count, c.data)
+                    .where(c.run_id == run_id, c.key == key, c.count < small)
+                    .order_by(c.step_min, c.id)
+                ).all()
+                if len(rows) < 2:
+                    continue
+                parts = [_codec.decode(data, count) for _, count, data in rows]
+                steps = np.concatenate([p[0] for p in parts])
+                values = np.concatenate([p[1] for p in parts])
+                ts = np.concatenate([p[2] for p in parts])
+                order = np.argsort(steps, kind="stable")
+                steps, values, ts = steps[order], values[order], ts[order]
+                conn.execute(metric_chunks.delete().where(c.id.in_([r[0] for r in rows])))
+                conn.execute(
+                    metric_chunks.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "key": key,
+                            "count": len(steps[i : i + MERGED_CHUNK]),
+                            "step_min": int(steps[i]),
+                            "step_max": int(steps[i : i + MERGED_CHUNK].max()),
+                            "data": _codec.encode(
+                                steps[i : i + MERGED_CHUNK],
+                                values[i : i + MERGED_CHUNK],
+                                ts[i : i + MERGED_CHUNK],
+                            ),
+                        }
+                        for i in range(0, len(steps), MERGED_CHUNK)
+                    ],
+                )
+        return len(groups)
 
     def summaries(self, run_id: str) -> list[MetricSummary]:
         t = metric_summaries

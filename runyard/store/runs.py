@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from runyard.entities import Goal, Progress, Run, RunStatus
-from runyard.errors import BadRequest, NotFound
+from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._query import Clause, Order, parse_filter, parse_order
 from runyard.store.experiments import ensure_experiment
 from runyard.store.tables import experiments, metric_summaries, run_tags, runs
@@ -198,12 +198,16 @@ class Runs:
         spec: dict[str, Any] | None = None,
         status: RunStatus = RunStatus.RUNNING,
         priority: int = 0,
+        run_id: str | None = None,
     ) -> Run:
-        run_id = new_run_id()
+        """A new run; a caller-chosen ``run_id`` that exists already is a Conflict."""
+        run_id = run_id or new_run_id()
         now = time.time()
         unique_tags = list(dict.fromkeys(tags))
         with self._engine.begin() as conn:
             experiment_id = ensure_experiment(conn, experiment)
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first():
+                raise Conflict(f"run {run_id!r} exists already")
             conn.execute(
                 runs.insert().values(
                     id=run_id,
@@ -240,7 +244,9 @@ class Runs:
         name: str | None = None,
         tags: Sequence[str] | None = None,
         notes: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Run:
+        """Relabel a run; ``params`` are merged into the run's params."""
         values: dict[str, Any] = {"updated_at": time.time()}
         if name is not None:
             values["name"] = name
@@ -249,6 +255,11 @@ class Runs:
         with self._engine.begin() as conn:
             if tags is not None:
                 values["tags"] = list(dict.fromkeys(tags))
+            if params:
+                old = conn.execute(sa.select(runs.c.params).where(runs.c.id == run_id)).scalar()
+                if old is None:
+                    raise NotFound(f"no run {run_id!r}")
+                values["params"] = {**old, **params}
             done = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             if done.rowcount == 0:
                 raise NotFound(f"no run {run_id!r}")

@@ -9,7 +9,7 @@ from runyard.entities import RunStatus
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
 from runyard.server.routes import ERRORS
-from runyard.server.schemas import RunCreate, RunList, RunOut, RunPatch
+from runyard.server.schemas import ErrorOut, RunCreate, RunList, RunOut, RunPatch
 from runyard.store.runs import RunQuery
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
@@ -28,9 +28,10 @@ def _statuses(text: str | None) -> list[RunStatus]:
     return out
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses={409: {"model": ErrorOut}})
 def create_run(body: RunCreate, store: StoreDep) -> RunOut:
     run = store.runs.create(
+        run_id=body.id,
         experiment=body.experiment,
         name=body.name,
         params=body.params,
@@ -90,5 +91,7 @@ def get_run(run_id: str, store: StoreDep) -> RunOut:
 @router.patch("/{run_id}")
 def update_run(run_id: str, body: RunPatch, store: StoreDep) -> RunOut:
     return RunOut.model_validate(
-        store.runs.update(run_id, name=body.name, tags=body.tags, notes=body.notes)
+        store.runs.update(
+            run_id, name=body.name, tags=body.tags, notes=body.notes, params=body.params
+        )
     )

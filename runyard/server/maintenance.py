@@ -1,0 +1,57 @@
+"""The server's background thread: reads run dirs of active runs, merges small chunks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from runyard.config import Settings
+from runyard.entities import RunStatus
+from runyard.store import Store
+from runyard.store.tables import runs
+
+log = logging.getLogger("runyard.maintenance")
+ACTIVE = (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+
+
+class Maintenance:
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_compact = time.monotonic()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="runyard-maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.poll_interval_s):
+            try:
+                self.run_once()
+            except Exception:  # one bad pass must not end the thread
+                log.exception("maintenance pass failed")
+
+    def run_once(self) -> None:
+        with self.store.engine.connect() as conn:
+            active = conn.execute(
+                sa.select(runs.c.id, runs.c.run_dir).where(runs.c.status.in_(ACTIVE))
+            ).all()
+        for run_id, run_dir in active:
+            path = Path(run_dir)
+            if path.is_dir():
+                self.store.run_files.scan(run_id, path)
+        now = time.monotonic()
+        if now - self._last_compact >= self.settings.compact_interval_s:
+            self._last_compact = now
+            self.store.metrics.compact()

@@ -1,0 +1,190 @@
+"""A run's life after creation: progress with its ETA, the end, and the summary made then."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from runyard.entities import RunStatus
+from runyard.errors import NotFound
+from runyard.store.tables import metric_summaries, runs
+
+PROGRESS_LOG_LEN = 20  # (epoch, time) pairs kept for the ETA
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    epoch: int | None
+    total_epochs: int | None
+    percent: float | None
+    eta_s: float | None
+    early_stopped: bool
+    stopped_at_epoch: int | None
+
+
+def json_number(x: float | None) -> float | str | None:
+    """JSON has no NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity"."""
+    if x is None or math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def percent_of(
+    epoch: int | None, total: int | None, early_stopped: bool, status: RunStatus
+) -> float | None:
+    if early_stopped or (status is RunStatus.COMPLETED and total):
+        return 100.0
+    if epoch is None or not total:
+        return None
+    return round(min(100.0, 100.0 * epoch / total), 2)
+
+
+def eta_of(log: list[list[float]] | None, epoch: int | None, total: int | None) -> float | None:
+    """Seconds left at the recent epoch rate; None until two epochs have been seen."""
+    if not log or len(log) < 2 or epoch is None or not total or epoch >= total:
+        return None
+    (e0, t0), (e1, t1) = log[0], log[-1]
+    if e1 <= e0 or t1 <= t0:
+        return None
+    return round((total - epoch) * (t1 - t0) / (e1 - e0), 1)
+
+
+def _metric_summaries(conn: sa.Connection, run_id: str) -> dict[str, dict[str, Any]]:
+    t = metric_summaries.c
+    rows = conn.execute(sa.select(metric_summaries).where(t.run_id == run_id).order_by(t.key))
+    out = {}
+    for r in rows:
+        m = r._mapping
+        last = math.nan if m["last"] is None else m["last"]
+        out[m["key"]] = {
+            "count": m["count"],
+            "last": json_number(last),
+            "last_step": m["last_step"],
+            "min": json_number(m["min"]),
+            "max": json_number(m["max"]),
+            "best": json_number(m["best"]),
+            "best_step": m["best_step"],
+            "goal": m["goal"],
+        }
+    return out
+
+
+def compute_summary(conn: sa.Connection, run_id: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise NotFound(f"no run {run_id!r}")
+    r = row._mapping
+    metrics = _metric_summaries(conn, run_id)
+    steps = max(
+        (m["last_step"] for m in metrics.values() if m["last_step"] is not None), default=None
+    )
+    epochs = r["epoch"]
+    if epochs is None and "epoch" in metrics and isinstance(metrics["epoch"]["max"], float):
+        epochs = int(metrics["epoch"]["max"]) + 1  # epochs are counted from 0 in the metric
+    end = r["ended_at"] or time.time()
+    return {
+        "metrics": metrics,
+        "primary_metric": r["primary_metric"],
+        "duration_s": round(end - r["started_at"], 3) if r["started_at"] else None,
+        "steps": steps,
+        "epochs": epochs,
+        "early_stopped": bool(r["early_stopped"]),
+        "stopped_at_epoch": r["stopped_at_epoch"],
+    }
+
+
+class RunState:
+    def __init__(self, engine: sa.Engine):
+        self._engine = engine
+
+    def _row(self, conn: sa.Connection, run_id: str) -> Any:
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"no run {run_id!r}")
+        return row._mapping
+
+    def set_progress(
+        self,
+        run_id: str,
+        *,
+        epoch: int | None = None,
+        total_epochs: int | None = None,
+        early_stopped: bool | None = None,
+        stopped_at_epoch: int | None = None,
+    ) -> ProgressInfo:
+        now = time.time()
+        with self._engine.begin() as conn:
+            r = self._row(conn, run_id)
+            values: dict[str, Any] = {"updated_at": now}
+            epoch = r["epoch"] if epoch is None else epoch
+            total = r["total_epochs"] if total_epochs is None else total_epochs
+            stopped = bool(r["early_stopped"]) if early_stopped is None else early_stopped
+            values.update(epoch=epoch, total_epochs=total, early_stopped=stopped)
+            if stopped_at_epoch is not None:
+                values["stopped_at_epoch"] = stopped_at_epoch
+            log = list(r["progress_log"] or [])
+            if epoch is not None and (not log or log[-1][0] != epoch):
+                log = [*log, [epoch, now]][-PROGRESS_LOG_LEN:]
+                values["progress_log"] = log
+            values["percent"] = percent_of(epoch, total, stopped, RunStatus(r["status"]))
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+        return self.progress(run_id)
+
+    def progress(self, run_id: str) -> ProgressInfo:
+        with self._engine.connect() as conn:
+            r = self._row(conn, run_id)
+        status = RunStatus(r["status"])
+        return ProgressInfo(
+            epoch=r["epoch"],
+            total_epochs=r["total_epochs"],
+            percent=r["percent"],
+            eta_s=None
+            if status.is_terminal()
+            else eta_of(r["progress_log"], r["epoch"], r["total_epochs"]),
+            early_stopped=bool(r["early_stopped"]),
+            stopped_at_epoch=r["stopped_at_epoch"],
+        )
+
+    def finish(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        early_stopped: bool | None = None,
+        stopped_at_epoch: int | None = None,
+    ) -> bool:
+        """End the run and store its summary; False (and nothing changed) if it had ended."""
+        now = time.time()
+        with self._engine.begin() as conn:
+            r = self._row(conn, run_id)
+            if RunStatus(r["status"]).is_terminal():
+                return False
+            stopped = bool(r["early_stopped"]) if early_stopped is None else early_stopped
+            values: dict[str, Any] = {
+                "status": status.value,
+                "ended_at": now,
+                "updated_at": now,
+                "early_stopped": stopped,
+                "percent": percent_of(r["epoch"], r["total_epochs"], stopped, status),
+            }
+            if stopped_at_epoch is not None:
+                values["stopped_at_epoch"] = stopped_at_epoch
+            if r["started_at"] is None:
+                values["started_at"] = now
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            summary = compute_summary(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == run_id).values(summary=summary))
+        return True
+
+    def summary(self, run_id: str) -> dict[str, Any]:
+        """The stored summary of an ended run; a live one while it runs."""
+        with self._engine.connect() as conn:
+            r = self._row(conn, run_id)
+            if r["summary"] is not None:
+                stored: dict[str, Any] = r["summary"]
+                return stored
+            return compute_summary(conn, run_id)
