@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import db, runs, server
+from runyard.cli import db, runs, server, sync
 
 app = typer.Typer(
     name="runyard",
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command()(server.server)
 app.command()(runs.ls)
 app.command()(runs.show)
+app.command()(sync.sync)
 app.add_typer(db.app, name="db")
 
 

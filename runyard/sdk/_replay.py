@@ -10,11 +10,22 @@ source is delivered strictly in order, and a record is marked acked only once it
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runyard.sdk._spool import Record, SourceSpool, read_records
+from runyard.sdk._spool import (
+    RUN_FILE,
+    SPOOL_DIR,
+    Record,
+    SourceSpool,
+    read_records,
+    read_run_id,
+    sources,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -133,3 +144,58 @@ class Replayer:
             self.seq, self.offset = record.seq, record.end
             self.spool.mark_acked(self.seq, self.offset)
         return result
+
+
+@dataclass
+class RunReport:
+    run_id: str | None
+    delivered: int = 0
+    dropped: int = 0
+    error: str | None = None
+
+
+def pending_bytes(run_dir: Path) -> int:
+    return sum(max(0, s.size() - s.acked()[1]) for s in sources(run_dir))
+
+
+def replay_run(
+    run_dir: Path,
+    http: httpx.Client,
+    *,
+    retries: int = 5,
+    on_record: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Deliver every unacked record of every source of ``run_dir``, oldest source first.
+
+    Network errors and 5xx are retried ``retries`` times with backoff, then the run is given
+    up (its spool stays as it is, for the next sync).
+    """
+    run_id = read_run_id(run_dir)
+    report = RunReport(run_id)
+    if run_id is None:
+        report.error = f"{run_dir} has no {SPOOL_DIR}/{RUN_FILE}: not a run dir of the SDK"
+        return report
+    for spool in sources(run_dir):
+        replayer = Replayer(spool, run_id, http)
+        failures = 0
+        while True:
+            start = replayer.offset
+            result = replayer.deliver_next()
+            if result is None:
+                break
+            if result.outcome is Outcome.FATAL:
+                report.error = result.message
+                return report
+            if result.outcome is Outcome.RETRY:
+                failures += 1
+                if failures > retries:
+                    report.error = result.message
+                    return report
+                time.sleep(min(4.0, 0.25 * 2.0 ** (failures - 1)))
+                continue
+            failures = 0
+            if on_record is not None:
+                on_record(replayer.offset - start)
+        report.delivered += replayer.delivered
+        report.dropped += replayer.dropped
+    return report

@@ -8,6 +8,7 @@ bug in the caller; a server that is down, slow or refusing never raises into the
 
 from __future__ import annotations
 
+import logging
 import operator
 import os
 import secrets
@@ -24,6 +25,7 @@ from runyard.sdk._files import place
 from runyard.sdk._spool import SPOOL_DIR, fsync_dir, write_run_file
 from runyard.sdk.transport import WAKE_AT_ROWS, Transport
 
+log = logging.getLogger("runyard.sdk")
 # runyard.config.Settings has the same default; importing it would pull in pydantic (~0.2 s).
 DEFAULT_URL = "http://127.0.0.1:8420"
 DEFAULT_FLUSH_TIMEOUT_S = 10.0
@@ -249,8 +251,6 @@ class Run:
 
 def _create_online(url: str, token: str | None, body: dict[str, Any]) -> dict[str, Any] | None:
     """Create the run now if a server answers quickly; None means "record offline"."""
-    import logging
-
     import httpx
 
     headers = {"content-type": "application/json"}
@@ -271,7 +271,7 @@ def _create_online(url: str, token: str | None, body: dict[str, Any]) -> dict[st
         data: dict[str, Any] = answer.json()
         return data
     if answer.status_code < 500:
-        logging.getLogger("runyard.sdk").warning(
+        log.warning(
             "runyard: %s refused to create the run (HTTP %s: %s); recording offline",
             url,
             answer.status_code,
@@ -327,6 +327,13 @@ def init(
             offline = True
             run_dir = Path("runyard-offline", run_id)
             first_ops.append(("create", create))
+            log.warning(
+                "runyard: no server answered at %s; recording run %s offline in %s "
+                "(send it later with `runyard sync`)",
+                url,
+                run_id,
+                run_dir,
+            )
         else:
             run_dir = _local_dir(answer.get("run_dir")) or Path("runyard-runs", run_id)
     run_dir = run_dir.absolute()

@@ -229,7 +229,7 @@ class Transport:
                     failures += 1
                     if closing and not self._reached and result.refused:
                         return  # offline from the start and still no server: leave it to sync
-                    if failures == 1:
+                    if failures == 1 and self._reached:  # init already said it is offline
                         log.warning(
                             "runyard: server at %s unreachable (%s); spooling to %s and retrying",
                             self._url,
