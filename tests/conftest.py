@@ -101,8 +101,10 @@ def client(settings: Settings, store: Store) -> Iterator[TestClient]:
 class ServerProcess:
     """`runyard server` as a real subprocess on 127.0.0.1 and a free port."""
 
-    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None):
-        self.port = free_port()
+    def __init__(
+        self, home: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+    ):
+        self.port = port or free_port()  # a restart passes the port it had
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home
         full_env = {**os.environ, "RUNYARD_HOME": str(home), **(env or {})}

@@ -162,7 +162,7 @@ def replay_run(
     run_dir: Path,
     http: httpx.Client,
     *,
-    retries: int = 5,
+    retries: int = 3,
     on_record: Callable[[int], None] | None = None,
 ) -> RunReport:
     """Deliver every unacked record of every source of ``run_dir``, oldest source first.

@@ -261,7 +261,7 @@ def _create_online(url: str, token: str | None, body: dict[str, Any]) -> dict[st
             url.rstrip("/") + "/api/runs",
             content=_dumps(body),
             headers=headers,
-            timeout=httpx.Timeout(1.0, connect=0.8),
+            timeout=httpx.Timeout(1.5, connect=0.5),  # init never waits much over 2 s
         )
     except httpx.HTTPError:
         return None
