@@ -130,14 +130,16 @@ class SpoolWriter:
         fsync_dir(spool.dir)
 
     def append(self, seq: int, op: str, body: bytes) -> int:
-        """Write one record and fsync it; returns the offset just past it."""
+        """Write one record (durable after the next `sync`); returns the offset past it."""
         data = encode(seq, op, body)
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view) :]
-        os.fsync(self._fd)
         self.offset += len(data)
         return self.offset
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
 
     def close(self) -> None:
         os.close(self._fd)

@@ -123,7 +123,7 @@ class Run:
             items = data.items()
         except AttributeError:
             raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}") from None
-        row = {}
+        row: dict[Any, Any] = {0: step, 1: time.time()}  # see transport.Row
         for key, value in items:
             if type(key) is not str or not 0 < len(key) <= MAX_KEY_LEN:
                 _bad_key(key)
@@ -131,7 +131,7 @@ class Run:
         if epoch is not None:
             row["epoch"] = _as_value("epoch", epoch)
         queue = self._queue
-        queue.append((step, time.time(), row))
+        queue.append(row)
         if len(queue) == WAKE_AT_ROWS:
             self._transport.wake()
 

@@ -14,6 +14,7 @@ Memory stays bounded while the server is down: what was spooled is re-read from 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -32,6 +33,7 @@ log = logging.getLogger("runyard.sdk")
 INTERVAL_S = 0.5
 WAKE_AT_ROWS = 20_000  # the writer is woken early when the deque grows this long
 MAX_BATCH_POINTS = 50_000  # keeps bodies small and the writer's GIL holds short
+SYNC_EVERY_RECORDS = 8
 BACKOFF_BASE_S = 0.25
 BACKOFF_MAX_S = 4.0
 BACKOFF_MAX_CLOSING_S = 1.0
@@ -56,6 +58,38 @@ def _json_float(x: float) -> float | str:
     return x
 
 
+# A row is what `Run.log` queues: {0: step, 1: time, key: value, …}. A dict of numbers and
+# strings is not tracked by the garbage collector (a tuple holding a dict would be), so a
+# backlog of rows while the writer catches up costs the collector nothing.
+Row = dict[Any, Any]
+
+
+def _columns(rows: list[Row]) -> dict[str, tuple[list[int], list[Any], list[float]]]:
+    """Rows to (steps, values, timestamps) per key.
+
+    A script logs the same keys call after call, so runs of rows with the same keys are
+    transposed with zip (in C) rather than point by point: this thread must outpace `log`.
+    """
+    cols: dict[str, tuple[list[int], list[Any], list[float]]] = {}
+    start, n = 0, len(rows)
+    while start < n:
+        keys = tuple(rows[start])
+        end = start + 1
+        while end < n and tuple(rows[end]) == keys:
+            end += 1
+        steps, stamps, *series = zip(*[r.values() for r in rows[start:end]], strict=True)
+        for key, values in zip(keys[2:], series, strict=True):
+            col = cols.get(key)
+            if col is None:
+                cols[key] = (list(steps), list(values), list(stamps))
+            else:
+                col[0].extend(steps)
+                col[1].extend(values)
+                col[2].extend(stamps)
+        start = end
+    return cols
+
+
 def backoff(failures: int, cap: float) -> float:
     delay = min(cap, BACKOFF_BASE_S * 2.0 ** (failures - 1))
     return delay * random.uniform(0.8, 1.2)
@@ -70,6 +104,7 @@ class Transport:
         self._url, self._token = url, token
         self._writer = SpoolWriter(self.spool)
         self._seq = 0
+        self._unsynced = 0
         self._wake = threading.Event()
         self._cond = threading.Condition()
         self._written = self._writer.offset  # guarded by _cond, as are the fields below
@@ -125,6 +160,10 @@ class Transport:
             self._stopping = True
             self._cond.notify_all()
         self._wake.set()
+        if delivered:  # the server has it all: the spool would only duplicate its store
+            for path in (self.spool.path, self.spool.acked_path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
         return delivered
 
     # --- the writer thread ---------------------------------------------------------------
@@ -143,7 +182,7 @@ class Transport:
         self._writer.close()
 
     def _drain(self) -> None:
-        rows: list[tuple[int, float, dict[str, Any]]] = []
+        rows: list[Row] = []
         points = 0
         popleft = self.queue.popleft
         while True:
@@ -151,9 +190,9 @@ class Transport:
                 item = popleft()
             except IndexError:
                 break
-            if type(item) is tuple:
+            if type(item) is dict:
                 rows.append(item)
-                points += len(item[2])
+                points += len(item) - 2
                 if points >= MAX_BATCH_POINTS:
                     self._write_metrics(rows)
                     rows, points = [], 0
@@ -164,35 +203,42 @@ class Transport:
             if isinstance(item, Op):
                 self._append(item.kind, item.body)
             else:
+                self._sync()
                 item.set()  # a barrier: everything queued before it is now on disk
         if rows:
             self._write_metrics(rows)
+        self._sync()
 
-    def _write_metrics(self, rows: list[tuple[int, float, dict[str, Any]]]) -> None:
-        cols: dict[str, tuple[list[int], list[Any], list[float]]] = {}
-        for step, ts, data in rows:
-            for key, value in data.items():
-                col = cols.get(key)
-                if col is None:
-                    col = cols[key] = ([], [], [])
-                col[0].append(step)
-                col[1].append(value)
-                col[2].append(ts)
+    def _write_metrics(self, rows: list[Row]) -> None:
         metrics = {}
-        for key, (steps, values, stamps) in cols.items():
+        for key, (steps, values, stamps) in _columns(rows).items():
             if _INF in values or -_INF in values:  # JSON has no infinity; NaN dumps as null
                 values = [_json_float(v) for v in values]
             metrics[key] = {"steps": steps, "values": values, "timestamps": stamps}
-        seq = self._seq  # _append assigns the same seq to the record
+        seq = self._seq  # _append gives the record the same seq
         self._append(
             "metrics", orjson.dumps({"source": self.source, "seq": seq, "metrics": metrics})
         )
 
     def _append(self, kind: str, body: bytes) -> None:
-        offset = self._writer.append(self._seq, kind, body)
+        self._writer.append(self._seq, kind, body)
         self._seq += 1
+        self._unsynced += 1
+        if self._unsynced >= SYNC_EVERY_RECORDS:
+            self._sync()
+
+    def _sync(self) -> None:
+        """One fsync for the records written since the last, then let the sender see them.
+
+        Group commit: an fsync per record would leave the writer waiting on the disk while
+        the training loop fills the deque.
+        """
+        if not self._unsynced:
+            return
+        self._writer.sync()
+        self._unsynced = 0
         with self._cond:
-            self._written = offset
+            self._written = self._writer.offset
             self._cond.notify_all()
 
     # --- the sender thread ---------------------------------------------------------------

@@ -128,7 +128,8 @@ def test_attaches_to_the_runners_run(
     with runyard.init(experiment="ignored", config={"lr": 0.5}) as run:
         run.log({"x": 2.0})
     assert (run.id, run.dir) == (created["id"], run_dir)
-    assert any((run_dir / "spool").glob("*.spool"))
+    assert (run_dir / "spool" / "run.json").is_file()
+    assert not any((run_dir / "spool").glob("*.spool"))  # all delivered: nothing kept twice
     got = get(online.url, f"/api/runs/{run.id}")
     assert (got["name"], got["params"], got["status"]) == ("launched", {"lr": 0.5}, "completed")
     assert series(online.url, run.id)["x"]["values"] == [2.0]
