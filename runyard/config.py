@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token required by every route but /api/health when set.",
     )
+    gpus: int | None = Field(
+        default=None, ge=0, description="GPUs the scheduler hands out; NVML's count when unset."
+    )
+    slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU slots the scheduler hands out; the CPU count when unset.",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, description="Largest request body the server accepts."
     )

@@ -91,6 +91,8 @@ class Run:
     metric_goals: dict[str, Goal] = field(default_factory=dict)
     spec: dict[str, Any] | None = None
     metrics: dict[str, float] = field(default_factory=dict)  # last value of each key
+    reason: str | None = None  # why it ended as it did, or why it is retrying
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +108,81 @@ class MetricSummary:
     best: float | None
     best_step: int | None
     goal: Goal | None
+
+
+class FailureClass(StrEnum):
+    """Attempt endings that a job's `retry_on` may name."""
+
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """An expected output of a job, checked into the run's checklist when it ends."""
+
+    name: str
+    glob: str
+    min_count: int = 1
+    min_bytes: int = 0
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What to run and how (design.md §3); stored with the run, read by the scheduler."""
+
+    command: list[str] | str
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: int = 0
+    cpus: int = 1
+    priority: int = 0
+    max_retries: int = 3
+    retry_delay_s: float = 60.0
+    retry_backoff: float = 2.0
+    retry_max_delay_s: float = 3600.0
+    retry_on: tuple[FailureClass, ...] = tuple(FailureClass)
+    timeout_s: float | None = None
+    grace_s: float = 10.0
+    expect: tuple[Expectation, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def argv(self) -> list[str]:
+        return ["/bin/sh", "-c", self.command] if isinstance(self.command, str) else self.command
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        data = asdict(self)
+        data["retry_on"] = [c.value for c in self.retry_on]
+        data["expect"] = [asdict(e) for e in self.expect]
+        data["depends_on"] = list(self.depends_on)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobSpec:
+        data = dict(data)
+        data["retry_on"] = tuple(FailureClass(c) for c in data.get("retry_on", list(FailureClass)))
+        data["expect"] = tuple(Expectation(**e) for e in data.get("expect", ()))
+        data["depends_on"] = tuple(data.get("depends_on", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    run_id: str
+    number: int
+    status: AttemptStatus
+    backend: str
+    backend_ref: str | None
+    pid: int | None
+    pid_start_time: float | None
+    gpus: list[int]
+    exit_code: int | None
+    signal: int | None
+    reason: str | None
+    started_at: float | None
+    ended_at: float | None

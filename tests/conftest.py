@@ -104,7 +104,7 @@ class ServerProcess:
     def __init__(
         self, home: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
     ):
-        self.port = port or free_port()  # a restart passes the port it had
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home
         full_env = {**os.environ, "RUNYARD_HOME": str(home), **(env or {})}

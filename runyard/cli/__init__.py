@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import db, runs, server, sync
+from runyard.cli import db, gc, jobs, runs, server, sync, watch
 
 app = typer.Typer(
     name="runyard",
@@ -17,6 +17,13 @@ app = typer.Typer(
 app.command()(server.server)
 app.command()(runs.ls)
 app.command()(runs.show)
+app.command()(jobs.submit)
+app.command()(jobs.logs)
+app.command()(jobs.cancel)
+app.command()(jobs.retry)
+app.command()(jobs.check)
+app.command()(watch.watch)
+app.command()(gc.gc)
 app.command()(sync.sync)
 app.add_typer(db.app, name="db")
 

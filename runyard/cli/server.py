@@ -21,6 +21,15 @@ def server(
     database_url: Annotated[
         str | None, typer.Option(help="SQLAlchemy URL [default: SQLite under home].")
     ] = None,
+    gpus: Annotated[
+        int | None, typer.Option(min=0, help="GPUs to schedule [default: NVML's count, 0 without].")
+    ] = None,
+    slots: Annotated[
+        int | None,
+        typer.Option(
+            "--slots", "--cpus", min=1, help="CPU slots to schedule [default: CPU count]."
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API on HOST:PORT, with the store under HOME."""
     overrides: dict[str, Any] = {
@@ -31,6 +40,8 @@ def server(
             "token": token,
             "home": home,
             "database_url": database_url,
+            "gpus": gpus,
+            "slots": slots,
         }.items()
         if v is not None
     }
@@ -46,9 +57,11 @@ def server(
     from runyard.server.app import create_app
     from runyard.store import Store
 
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    reach = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else shown
+    settings = settings.model_copy(update={"url": f"http://{reach}:{settings.port}"})  # for jobs
     store = Store.open(settings.db_url, settings.runs_dir)
     app = create_app(settings, store)
-    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     typer.echo(f"runyard {settings.home} serving on http://{shown}:{settings.port}", err=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -7,6 +7,7 @@ import hmac
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runyard._tokens import run_of
 from runyard.errors import PayloadTooLarge, RunyardError, Unauthorized
 
 OPEN_PATHS = frozenset({"/api/health"})
@@ -29,18 +30,31 @@ async def _send_error(send: Send, error: RunyardError, headers: list[tuple[bytes
 
 
 class TokenAuth:
-    """With a token configured, every route but /api/health needs `Authorization: Bearer …`."""
+    """With a token configured, every route but /api/health needs `Authorization: Bearer …`.
+
+    A job gets a token scoped to its run (see runyard._tokens): it opens that run's routes only.
+    """
 
     def __init__(self, app: ASGIApp, token: str):
         self.app = app
+        self.token = token
         self.expected = f"Bearer {token}".encode()
+
+    def _allowed(self, given: bytes, path: str) -> bool:
+        if hmac.compare_digest(given, self.expected):
+            return True
+        if not given.startswith(b"Bearer run."):
+            return False
+        run_id = run_of(self.token, given[len(b"Bearer ") :].decode("latin-1"))
+        prefix = f"/api/runs/{run_id}"
+        return run_id is not None and (path == prefix or path.startswith(prefix + "/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self.expected):
+        if not self._allowed(given, scope["path"]):
             message = "missing bearer token" if not given else "invalid bearer token"
             await _send_error(send, Unauthorized(message), [(b"www-authenticate", b"Bearer")])
             return

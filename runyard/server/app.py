@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,9 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from runyard import __version__
 from runyard.config import Settings
 from runyard.errors import RunyardError
+from runyard.runner.backend import Backend
+from runyard.runner.local import LocalBackend
+from runyard.runner.resources import Resources, count_gpus
+from runyard.runner.scheduler import Scheduler
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
-from runyard.server.routes import experiments, files, health, lifecycle, metrics, runs
+from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
@@ -92,14 +97,21 @@ def _openapi_with(
     return openapi
 
 
-def create_app(settings: Settings, store: Store) -> FastAPI:
+def create_app(settings: Settings, store: Store, backend: Backend | None = None) -> FastAPI:
+    """The whole server: API, scheduler and maintenance threads (started by the lifespan)."""
+    gpus = settings.gpus if settings.gpus is not None else count_gpus()
+    resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
+    scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         maintenance = Maintenance(store, settings)
         maintenance.start()
+        scheduler.start()
         try:
             yield
         finally:
+            scheduler.stop()
             maintenance.stop()
 
     app = FastAPI(
@@ -110,11 +122,12 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.scheduler = scheduler
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, lifecycle, metrics, files):
+    for module in (health, experiments, runs, jobs, lifecycle, metrics, files):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

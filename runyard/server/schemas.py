@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from runyard.entities import Goal, RunStatus
+from runyard.entities import AttemptStatus, FailureClass, Goal, RunStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
@@ -55,6 +55,16 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentOut]
 
 
+class ExpectIn(_In):
+    """An expected output: `glob` (inside the run dir) must match `min_count` files."""
+
+    name: Key
+    glob: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    min_count: Annotated[int, Field(ge=0)] = 1
+    min_bytes: Annotated[int, Field(ge=0)] = 0
+    hint: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
 RunId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{7,31}$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 RelPath = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -69,9 +79,29 @@ class RunCreate(_In):
     )
     name: Name | None = None
     experiment: Name = "default"
-    params: dict[Key, Any] = Field(default_factory=dict)
+    params: dict[Key, Any] = Field(default_factory=dict, description="The run's config.")
     tags: Annotated[list[Key], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
     notes: Notes = ""
+    # A job: with a command, runyard queues and runs it (design.md §3).
+    command: (
+        Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]
+        | (Annotated[str, StringConstraints(min_length=1)])
+        | None
+    ) = Field(default=None, description="argv list, or a string run by /bin/sh -c.")
+    cwd: str | None = Field(default=None, description="Working directory; the server's if unset.")
+    env: dict[Key, str] = Field(default_factory=dict)
+    gpus: Annotated[int, Field(ge=0, le=1024)] = 0
+    cpus: Annotated[int, Field(ge=0, le=4096)] = 1
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+    max_retries: Annotated[int, Field(ge=0, le=100)] = 3
+    retry_delay_s: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    retry_backoff: Annotated[float, Field(ge=1, le=10)] = 2.0
+    retry_max_delay_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 3600.0
+    retry_on: list[FailureClass] = Field(default_factory=lambda: list(FailureClass))
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    grace_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    expect: Annotated[list[ExpectIn], Field(max_length=100)] = Field(default_factory=list)
+    depends_on: Annotated[list[Key], Field(max_length=100)] = Field(default_factory=list)
 
 
 class RunPatch(_In):
@@ -220,6 +250,47 @@ class RunOut(_Out):
     primary_metric: str | None
     metric_goals: dict[str, Goal]
     metrics: dict[str, float] = Field(description="The last value of each metric key.")
+    reason: str | None = Field(description="Why it ended as it did, or why it is retrying.")
+    priority: int = 0
+
+
+class AttemptOut(_Out):
+    number: int
+    status: AttemptStatus
+    exit_code: int | None
+    signal: int | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    reason: str | None
+    pid: int | None
+    gpus: list[int]
+    backend: str
+
+
+class AttemptList(BaseModel):
+    attempts: list[AttemptOut]
+
+
+class ChecklistItem(BaseModel):
+    name: str
+    status: Literal["PASS", "FAIL"]
+    detail: str
+    hint: str
+    glob: str | None = None
+
+
+class Checklist(BaseModel):
+    run_id: str
+    final: bool = Field(description="True once the run ended: the items will not change.")
+    items: list[ChecklistItem]
+
+
+class LogChunk(BaseModel):
+    attempt: int | None
+    text: str
+    offset: int = Field(description="Where this text ends in the log: pass it back to follow.")
+    size: int
+    ended: bool = Field(description="The attempt has ended: no more text will come.")
 
 
 class RunList(BaseModel):

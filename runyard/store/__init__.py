@@ -7,8 +7,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from runyard.store.db import make_engine, upgrade
+from runyard.store.events import Events
 from runyard.store.experiments import Experiments
 from runyard.store.files import Files
+from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
@@ -27,6 +29,8 @@ class Store:
         self.run_state = RunState(engine)
         self.files = Files(engine)
         self.run_files = RunFiles(engine, self.metrics, self.run_state)
+        self.jobs = Jobs(engine, self.runs)
+        self.events = Events(engine)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

@@ -69,6 +69,23 @@ class Files:
             ).all()
         return [CheckpointRecord(**r._mapping) for r in rows]
 
+    def delete_checkpoints(self, run_id: str, *, attempt: int, since: float) -> int:
+        """Drop the records a (cancelled) attempt made: by its number, or made since it began."""
+        c = checkpoints.c
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                checkpoints.delete().where(
+                    c.run_id == run_id, sa.or_(c.attempt == attempt, c.created_at >= since)
+                )
+            )
+        return int(done.rowcount)
+
+    def delete_checkpoint(self, run_id: str, name: str) -> bool:
+        c = checkpoints.c
+        with self._engine.begin() as conn:
+            done = conn.execute(checkpoints.delete().where(c.run_id == run_id, c.name == name))
+        return bool(done.rowcount)
+
     def add_artifact(self, run_id: str, record: ArtifactRecord) -> ArtifactRecord:
         self._upsert(artifacts, ["run_id", "path"], {"run_id": run_id, **asdict(record)})
         return record

@@ -156,23 +156,35 @@ class RunState:
         *,
         early_stopped: bool | None = None,
         stopped_at_epoch: int | None = None,
+        reason: str | None = None,
+        by_runner: bool = False,
     ) -> bool:
-        """End the run and store its summary; False (and nothing changed) if it had ended."""
+        """End the run and store its summary; False (and nothing ended) if it had ended.
+
+        A run the runner launched ends when its process does: what its program says (through
+        the SDK) is recorded as the early stop, but the status is the runner's to decide.
+        """
         now = time.time()
         with self._engine.begin() as conn:
             r = self._row(conn, run_id)
-            if RunStatus(r["status"]).is_terminal():
-                return False
             stopped = bool(r["early_stopped"]) if early_stopped is None else early_stopped
-            values: dict[str, Any] = {
-                "status": status.value,
-                "ended_at": now,
-                "updated_at": now,
-                "early_stopped": stopped,
-                "percent": percent_of(r["epoch"], r["total_epochs"], stopped, status),
-            }
+            values: dict[str, Any] = {"early_stopped": stopped, "updated_at": now}
             if stopped_at_epoch is not None:
                 values["stopped_at_epoch"] = stopped_at_epoch
+            ended = RunStatus(r["status"]).is_terminal()
+            if ended or (r["spec"] is not None and not by_runner):
+                if not ended:
+                    conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+                return False
+            values.update(
+                status=status.value,
+                ended_at=now,
+                cancel_requested=False,
+                retry_at=None,
+                percent=percent_of(r["epoch"], r["total_epochs"], stopped, status),
+            )
+            if reason is not None:
+                values["reason"] = reason
             if r["started_at"] is None:
                 values["started_at"] = now
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))

@@ -21,7 +21,7 @@ from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._query import Clause, Order, parse_filter, parse_order
 from runyard.store.experiments import ensure_experiment
-from runyard.store.tables import experiments, metric_summaries, run_tags, runs
+from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
 
 _ADJECTIVES = [
     "amber",
@@ -178,6 +178,8 @@ def _to_run(row: sa.Row[Any], metrics: dict[str, float] | None = None) -> Run:
         metric_goals={k: Goal(v) for k, v in m["metric_goals"].items()},
         spec=m["spec"],
         metrics=metrics or {},
+        reason=m["reason"],
+        priority=m["priority"],
     )
 
 
@@ -199,6 +201,7 @@ class Runs:
         status: RunStatus = RunStatus.RUNNING,
         priority: int = 0,
         run_id: str | None = None,
+        depends_on: Sequence[str] = (),
     ) -> Run:
         """A new run; a caller-chosen ``run_id`` that exists already is a Conflict."""
         run_id = run_id or new_run_id()
@@ -228,6 +231,11 @@ class Runs:
             )
             if unique_tags:
                 conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": t} for t in unique_tags])
+            if depends_on:  # in the same transaction: the scheduler never sees the run without
+                conn.execute(
+                    run_dependencies.insert(),
+                    [{"run_id": run_id, "depends_on": d} for d in dict.fromkeys(depends_on)],
+                )
         return self.get(run_id)
 
     def get(self, run_id: str) -> Run:

@@ -67,6 +67,11 @@ runs = sa.Table(
     sa.Column("metric_goals", Json, nullable=False),
     sa.Column("summary", Json, nullable=True),  # computed when the run ends
     sa.Column("progress_log", Json, nullable=True),  # recent [epoch, time] pairs, for the ETA
+    sa.Column("retry_at", sa.Float, nullable=True),  # when a `retrying` run is queued again
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("cancel_rollback", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("reason", sa.Text, nullable=True),  # why it ended as it did, in words
+    sa.Column("checklist", Json, nullable=True),  # expected outputs, checked when it ended
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("ended_at", sa.Float, nullable=True),

@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, jobs
 from runyard.server.schemas import ErrorOut, RunCreate, RunList, RunOut, RunPatch
 from runyard.store.runs import RunQuery
 
@@ -28,8 +28,26 @@ def _statuses(text: str | None) -> list[RunStatus]:
     return out
 
 
+JOB_FIELDS = frozenset(RunCreate.model_fields) - {
+    "id",
+    "name",
+    "experiment",
+    "params",
+    "tags",
+    "notes",
+}
+
+
 @router.post("", status_code=201, responses={409: {"model": ErrorOut}})
-def create_run(body: RunCreate, store: StoreDep) -> RunOut:
+def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
+    """Submit a job (with `command`), or record a tracked-only run (without)."""
+    if body.command is not None:
+        if body.id is not None:
+            raise BadRequest("a job gets its id from the server: drop `id` or `command`")
+        return RunOut.model_validate(jobs.submit(body, request, store))
+    stray = sorted(JOB_FIELDS & body.model_fields_set)
+    if stray:
+        raise BadRequest(f"{', '.join(stray)} only apply to a job: add a `command`")
     run = store.runs.create(
         run_id=body.id,
         experiment=body.experiment,

@@ -1,0 +1,148 @@
+"""The local backend: each attempt is a shim process on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from runyard.runner.backend import Handle, Launch, Outcome
+
+START_TIME_TOLERANCE_S = 0.05  # psutil's create_time is rounded to clock ticks
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _is_ours(handle: Handle) -> bool:
+    """A pid is ours only if the process holding it started when ours did."""
+    if handle.pid is None or handle.pid_start_time is None:
+        return False
+    try:
+        proc = psutil.Process(handle.pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return abs(proc.create_time() - handle.pid_start_time) < START_TIME_TOLERANCE_S
+    except psutil.Error:
+        return False
+
+
+def _watch_pid(pid: int, on_exit: Callable[[], None]) -> None:
+    """Call on_exit when a process that is not our child ends (pidfd: no polling)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        on_exit()
+        return
+
+    def wait() -> None:
+        try:
+            select.select([fd], [], [])
+        finally:
+            os.close(fd)
+            on_exit()
+
+    threading.Thread(target=wait, name=f"runyard-watch-{pid}", daemon=True).start()
+
+
+def read_outcome(path: Path) -> Outcome | None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return Outcome(None, None, lost=True, detail=f"exit file {path.name} is corrupt")
+    return Outcome(
+        exit_code=data.get("exit_code"),
+        signal=data.get("signal"),
+        timed_out=bool(data.get("timed_out")),
+        cancelled=bool(data.get("cancelled")),
+        ended_at=data.get("ended_at"),
+        detail=data.get("error"),
+    )
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, int], subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, launch: Launch, on_exit: Callable[[], None]) -> Handle:
+        launch.log_path.parent.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "argv": launch.argv,
+            "cwd": launch.cwd,
+            "env": launch.env,
+            "log_path": str(launch.log_path),
+            "exit_path": str(launch.exit_path),
+            "timeout_s": launch.timeout_s,
+            "grace_s": launch.grace_s,
+        }
+        with open(launch.log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "runyard.runner.shim"],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        with self._lock:
+            self._children[(launch.run_id, launch.attempt)] = proc
+
+        def reap() -> None:
+            proc.wait()
+            on_exit()
+
+        threading.Thread(target=reap, name=f"runyard-reap-{proc.pid}", daemon=True).start()
+        return Handle(pid=proc.pid, pid_start_time=_start_time(proc.pid))
+
+    def poll(self, launch: Launch, handle: Handle) -> Outcome | None:
+        outcome = read_outcome(launch.exit_path)
+        if outcome is not None:
+            self._forget(launch)
+            return outcome
+        with self._lock:
+            proc = self._children.get((launch.run_id, launch.attempt))
+        alive = proc.poll() is None if proc is not None else _is_ours(handle)
+        if alive:
+            return None
+        outcome = read_outcome(launch.exit_path)  # written just before the shim exited
+        self._forget(launch)
+        return outcome or Outcome(
+            None, None, lost=True, detail="the supervisor vanished without an exit file"
+        )
+
+    def stop(self, launch: Launch, handle: Handle) -> None:
+        if handle.pid is not None and _is_ours(handle):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(handle.pid, signal.SIGTERM)
+
+    def adopt(self, launch: Launch, handle: Handle, on_exit: Callable[[], None]) -> bool:
+        if not _is_ours(handle):
+            return False
+        assert handle.pid is not None
+        _watch_pid(handle.pid, on_exit)
+        return True
+
+    def _forget(self, launch: Launch) -> None:
+        with self._lock:
+            self._children.pop((launch.run_id, launch.attempt), None)

@@ -1,0 +1,78 @@
+"""Decisions about an ended attempt: its class, whether to retry, when, and from where."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from runyard.entities import AttemptStatus, FailureClass, JobSpec
+from runyard.runner.backend import Outcome
+from runyard.store.files import CheckpointRecord
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: AttemptStatus
+    reason: str
+
+
+def judge(outcome: Outcome) -> Verdict:
+    if outcome.cancelled:
+        return Verdict(AttemptStatus.CANCELLED, "cancelled")
+    if outcome.timed_out:
+        return Verdict(AttemptStatus.TIMED_OUT, "timed out")
+    if outcome.lost:
+        return Verdict(AttemptStatus.LOST, outcome.detail or "the process vanished")
+    if outcome.exit_code == 0:
+        return Verdict(AttemptStatus.SUCCEEDED, "exited 0")
+    if outcome.signal is not None:
+        return Verdict(AttemptStatus.FAILED, f"killed by signal {outcome.signal}")
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    return Verdict(AttemptStatus.FAILED, f"exited {outcome.exit_code}{detail}")
+
+
+FAILURE_CLASS = {
+    AttemptStatus.FAILED: FailureClass.FAILED,
+    AttemptStatus.TIMED_OUT: FailureClass.TIMED_OUT,
+    AttemptStatus.LOST: FailureClass.LOST,
+}
+
+
+def should_retry(spec: JobSpec, status: AttemptStatus, attempt: int) -> bool:
+    cls = FAILURE_CLASS.get(status)
+    return cls is not None and cls in spec.retry_on and attempt <= spec.max_retries
+
+
+def retry_delay(spec: JobSpec, attempt: int, rng: random.Random | None = None) -> float:
+    """retry_delay_s × retry_backoff^(attempt−1), capped, with ±10% jitter."""
+    base = spec.retry_delay_s * spec.retry_backoff ** (attempt - 1)
+    capped = min(base, spec.retry_max_delay_s)
+    return max(0.0, capped * (rng or random).uniform(0.9, 1.1))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resume_checkpoint(
+    run_dir: Path, records: list[CheckpointRecord]
+) -> tuple[Path | None, list[str]]:
+    """The newest registered checkpoint that exists and matches its SHA-256, and why
+    newer ones were skipped."""
+    skipped = []
+    for record in sorted(records, key=lambda r: (r.created_at, r.step or 0), reverse=True):
+        path = run_dir / record.path
+        if not path.is_file():
+            skipped.append(f"checkpoint {record.name!r} is missing ({record.path})")
+            continue
+        if path.stat().st_size != record.size or sha256_of(path) != record.sha256:
+            skipped.append(f"checkpoint {record.name!r} does not match its SHA-256")
+            continue
+        return path, skipped
+    return None, skipped

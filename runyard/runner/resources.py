@@ -1,0 +1,53 @@
+"""Slots: CPUs and GPU indices; a GPU is never shared by two running attempts."""
+
+from __future__ import annotations
+
+import threading
+
+
+def count_gpus() -> int:
+    """NVML's device count; 0 where NVML is absent (a CPU machine is the normal case)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return int(pynvml.nvmlDeviceGetCount())
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # ImportError, NVMLError_LibraryNotFound, driver errors alike
+        return 0
+
+
+class Resources:
+    def __init__(self, gpus: int, cpus: int):
+        self.total_gpus = gpus
+        self.total_cpus = cpus
+        self._free_gpus = set(range(gpus))
+        self._free_cpus = cpus
+        self._lock = threading.Lock()
+
+    def allocate(self, gpus: int, cpus: int) -> list[int] | None:
+        with self._lock:
+            if gpus > len(self._free_gpus) or cpus > self._free_cpus:
+                return None
+            chosen = sorted(self._free_gpus)[:gpus]
+            self._free_gpus.difference_update(chosen)
+            self._free_cpus -= cpus
+            return chosen
+
+    def take(self, gpus: list[int], cpus: int) -> None:
+        """Account for an attempt adopted after a restart."""
+        with self._lock:
+            self._free_gpus.difference_update(gpus)
+            self._free_cpus -= cpus
+
+    def release(self, gpus: list[int], cpus: int) -> None:
+        with self._lock:
+            self._free_gpus.update(g for g in gpus if g < self.total_gpus)
+            self._free_cpus = min(self.total_cpus, self._free_cpus + cpus)
+
+    @property
+    def free(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._free_gpus), self._free_cpus

@@ -1,0 +1,287 @@
+"""The scheduler: queue on slots, launch through a backend, judge each end, retry, resume.
+
+One thread. It sleeps on an event that submissions, cancels and process exits set, with a
+timeout only for the next retry due (and a slow safety poll while attempts run): an idle
+server uses no CPU. Everything it knows is in the store; at start it reconciles with what
+is really running (re-adopting live shims, reading exit files written while it was down).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runyard._tokens import scoped_token
+from runyard.config import Settings
+from runyard.entities import Attempt, AttemptStatus, JobSpec, RunStatus
+from runyard.runner import checklist, policy
+from runyard.runner.backend import Backend, Handle, Launch, Outcome
+from runyard.runner.resources import Resources
+from runyard.store import Store
+
+log = logging.getLogger("runyard.scheduler")
+SAFETY_POLL_S = 5.0
+
+
+@dataclass
+class _Live:
+    launch: Launch
+    handle: Handle
+    spec: JobSpec
+    stop_sent: bool = False
+
+
+class Scheduler:
+    def __init__(self, store: Store, backend: Backend, settings: Settings, resources: Resources):
+        self.store = store
+        self.backend = backend
+        self.settings = settings
+        self.resources = resources
+        self._live: dict[tuple[str, int], _Live] = {}
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.reconcile()
+        self._thread = threading.Thread(target=self._loop, name="runyard-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop scheduling; running jobs go on and are re-adopted at the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                self.tick()
+            except Exception:  # a bad pass must not end scheduling
+                log.exception("scheduler pass failed")
+            self._wake.wait(self._next_timeout())
+
+    def _next_timeout(self) -> float | None:
+        waits = [SAFETY_POLL_S] if self._live else []
+        due = self.store.jobs.next_retry_at()
+        if due is not None:
+            waits.append(max(0.0, due - time.time()))
+        return min(waits) if waits else None
+
+    # --- one pass -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        for key, live in list(self._live.items()):
+            outcome = self.backend.poll(live.launch, live.handle)
+            if outcome is not None:
+                del self._live[key]
+                self._ended(live, outcome)
+        for run_id in self.store.jobs.cancel_requested():
+            for live in self._live.values():
+                if live.launch.run_id == run_id and not live.stop_sent:
+                    live.stop_sent = True
+                    self.backend.stop(live.launch, live.handle)
+        if self.store.jobs.requeue_due(time.time()):
+            self.store.events.emit("queue")
+        self._schedule()
+
+    def _schedule(self) -> None:
+        for queued in self.store.jobs.queued():
+            if queued.blocked_by_failure:
+                self._end_run(queued.run_id, RunStatus.CANCELLED, "a dependency did not complete")
+                self.wake()  # its own dependants are settled on the next pass
+                continue
+            spec = queued.spec
+            gpus = self.resources.allocate(spec.gpus, spec.cpus)
+            if gpus is None:
+                continue  # does not fit now; smaller jobs behind it may
+            number = self.store.jobs.claim(queued.run_id, self.backend.name, gpus)
+            if number is None:
+                self.resources.release(gpus, spec.cpus)
+                continue
+            launch = self._launch(queued.run_id, number, spec, Path(queued.run_dir), gpus)
+            try:
+                handle = self.backend.start(launch, self.wake)
+            except Exception as exc:
+                log.exception("could not start %s attempt %d", queued.run_id, number)
+                live = _Live(launch, Handle(None, None), spec)
+                self._ended(live, Outcome(None, None, detail=f"backend could not start: {exc}"))
+                continue
+            self.store.jobs.attempt_started(
+                queued.run_id, number, handle.pid, handle.pid_start_time, handle.ref
+            )
+            self.store.events.emit("status", queued.run_id, status="running", attempt=number)
+            self._live[(queued.run_id, number)] = _Live(launch, handle, spec)
+
+    def _launch(
+        self, run_id: str, number: int, spec: JobSpec, run_dir: Path, gpus: list[int]
+    ) -> Launch:
+        for sub in ("logs", "checkpoints", "artifacts"):
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **spec.env}
+        for name in (
+            "RUNYARD_HOME",
+            "RUNYARD_DATABASE_URL",
+            "RUNYARD_TOKEN",
+            "RUNYARD_RESUME_FROM",
+        ):
+            env.pop(name, None)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.update(
+            RUNYARD_URL=self.settings.url,
+            RUNYARD_RUN_ID=run_id,
+            RUNYARD_ATTEMPT=str(number),
+            RUNYARD_RUN_DIR=str(run_dir),
+            CUDA_VISIBLE_DEVICES=",".join(map(str, gpus)),
+        )
+        secret = self.settings.token_value
+        if secret:
+            env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
+        if number > 1:
+            resume, skipped = policy.resume_checkpoint(
+                run_dir, self.store.files.checkpoints(run_id)
+            )
+            for why in skipped:
+                self.store.events.emit("resume_skip", run_id, attempt=number, reason=why)
+            if resume is not None:
+                env["RUNYARD_RESUME_FROM"] = str(resume)
+        return Launch(
+            run_id=run_id,
+            attempt=number,
+            argv=spec.argv,
+            cwd=spec.cwd or os.getcwd(),
+            env=env,
+            run_dir=run_dir,
+            timeout_s=spec.timeout_s,
+            grace_s=spec.grace_s,
+            gpus=gpus,
+            cpus=spec.cpus,
+        )
+
+    # --- endings --------------------------------------------------------------------------
+
+    def _ended(self, live: _Live, outcome: Outcome) -> None:
+        launch, spec = live.launch, live.spec
+        self.resources.release(launch.gpus, launch.cpus)
+        run = self.store.runs.get(launch.run_id)
+        verdict = policy.judge(outcome)
+        if run.status.is_terminal():
+            return  # ended meanwhile (e.g. by hand); nothing to decide
+        status = verdict.status
+        cancel = self.store.jobs.cancel_flags(launch.run_id)
+        if cancel is not None and status is not AttemptStatus.SUCCEEDED:
+            status = AttemptStatus.CANCELLED
+        self.store.jobs.end_attempt(
+            launch.run_id,
+            launch.attempt,
+            status,
+            exit_code=outcome.exit_code,
+            signal=outcome.signal,
+            reason=verdict.reason if status is verdict.status else "cancelled",
+            ended_at=outcome.ended_at,
+        )
+        run_dir = Path(run.run_dir)
+        if run_dir.is_dir():
+            self.store.run_files.scan(launch.run_id, run_dir)
+        if status is AttemptStatus.SUCCEEDED:
+            self._end_run(launch.run_id, RunStatus.COMPLETED, None, spec)
+        elif status is AttemptStatus.CANCELLED:
+            if cancel:  # rollback requested
+                self._rollback(launch.run_id, launch.attempt, run_dir)
+            self._end_run(launch.run_id, RunStatus.CANCELLED, "cancelled by request", spec)
+        elif policy.should_retry(spec, status, launch.attempt):
+            delay = policy.retry_delay(spec, launch.attempt)
+            reason = f"attempt {launch.attempt} {verdict.reason}; retrying in {delay:.1f} s"
+            self.store.jobs.set_retrying(launch.run_id, time.time() + delay, reason)
+            self.store.events.emit("status", launch.run_id, status="retrying", reason=reason)
+        else:
+            left = "no retries left" if status in policy.FAILURE_CLASS else "not retried"
+            self._end_run(
+                launch.run_id,
+                RunStatus.FAILED,
+                f"attempt {launch.attempt} {verdict.reason}; {left}",
+                spec,
+            )
+
+    def _end_run(
+        self, run_id: str, status: RunStatus, reason: str | None, spec: JobSpec | None = None
+    ) -> None:
+        """End a run for good; queued dependants of a run that did not complete are
+        cancelled by the scheduling pass that follows."""
+        if spec is not None:
+            run = self.store.runs.get(run_id)
+            items = checklist.evaluate(
+                Path(run.run_dir), spec.expect, self.store.files.checkpoints(run_id)
+            )
+            self.store.jobs.set_checklist(run_id, items)
+        if self.store.run_state.finish(run_id, status, reason=reason, by_runner=True):
+            self.store.events.emit("status", run_id, status=status.value, reason=reason)
+
+    def _rollback(self, run_id: str, attempt: int, run_dir: Path) -> None:
+        """Remove what the cancelled attempt wrote (its log stays) and its checkpoint records."""
+        started = next(
+            (a.started_at for a in self.store.jobs.attempts(run_id) if a.number == attempt), None
+        )
+        if started is None:
+            return
+        for path in sorted(run_dir.rglob("*"), reverse=True):
+            rel = path.relative_to(run_dir)
+            if rel.parts[0] in ("logs", "spool"):
+                continue
+            if path.is_file() and path.stat().st_mtime >= started:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()) and len(rel.parts) > 1:
+                shutil.rmtree(path, ignore_errors=True)
+        self.store.files.delete_checkpoints(run_id, attempt=attempt, since=started)
+        self.store.events.emit("rollback", run_id, attempt=attempt)
+
+    # --- restart --------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Make memory match the world: adopt live attempts, settle those that ended."""
+        for attempt in self.store.jobs.live_attempts():
+            run = self.store.runs.get(attempt.run_id)
+            spec = JobSpec.from_dict(run.spec or {"command": []})
+            launch = self._launch_of(attempt, spec, Path(run.run_dir))
+            handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref)
+            live = _Live(launch, handle, spec)
+            outcome = self.backend.poll(launch, handle) if attempt.pid else None
+            if outcome is None and self.backend.adopt(launch, handle, self.wake):
+                self.resources.take(attempt.gpus, spec.cpus)
+                self._live[(attempt.run_id, attempt.number)] = live
+                log.info(
+                    "re-adopted %s attempt %d (pid %s)", attempt.run_id, attempt.number, attempt.pid
+                )
+                continue
+            self.resources.take(attempt.gpus, spec.cpus)  # _ended releases them
+            self._ended(
+                live,
+                outcome or Outcome(None, None, lost=True, detail="lost while the server was down"),
+            )
+        self.store.jobs.requeue_unlaunched()
+
+    def _launch_of(self, attempt: Attempt, spec: JobSpec, run_dir: Path) -> Launch:
+        return Launch(
+            run_id=attempt.run_id,
+            attempt=attempt.number,
+            argv=spec.argv,
+            cwd=spec.cwd or os.getcwd(),
+            env={},
+            run_dir=run_dir,
+            timeout_s=spec.timeout_s,
+            grace_s=spec.grace_s,
+            gpus=attempt.gpus,
+            cpus=spec.cpus,
+        )

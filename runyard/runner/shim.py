@@ -1,0 +1,127 @@
+"""The supervisor of one attempt: `python -m runyard.runner.shim` with its launch on stdin.
+
+Started by the server in a session of its own, so that it outlives a server restart. It
+starts the command in its own process group with output appended to the attempt's log,
+enforces the timeout, turns SIGTERM into SIGTERM for the whole group and SIGKILL after the
+grace time, kills what is left of the group when the command ends, and writes how it ended
+to the exit file atomically (temp file + rename). It sleeps on a pidfd and a signal wakeup
+pipe: no polling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _write_exit(path: str, outcome: dict[str, Any]) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(outcome, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _note(log: Any, text: str) -> None:
+    log.write(f"[runyard] {text}\n".encode())
+
+
+def supervise(spec: dict[str, Any]) -> dict[str, Any]:
+    log = open(spec["log_path"], "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    stop_requested = False
+
+    def on_stop(_signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    started = time.time()
+    outcome: dict[str, Any] = {"started_at": started, "timed_out": False, "cancelled": False}
+    try:
+        child = subprocess.Popen(
+            spec["argv"],
+            cwd=spec["cwd"],
+            env=spec["env"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+    except OSError as exc:
+        _note(log, f"cannot start {spec['argv'][0]!r}: {exc}")
+        return {
+            **outcome,
+            "exit_code": 127,
+            "signal": None,
+            "error": str(exc),
+            "ended_at": time.time(),
+        }
+    outcome["child_pid"] = child.pid
+    pidfd = os.pidfd_open(child.pid)
+    grace = float(spec["grace_s"])
+    timeout = spec.get("timeout_s")
+    deadline = time.monotonic() + float(timeout) if timeout else None
+    kill_at: float | None = None
+
+    def terminate(why: str) -> None:
+        nonlocal kill_at
+        _note(log, f"{why}: SIGTERM to the process group, SIGKILL in {grace:g} s")
+        _killpg(child.pid, signal.SIGTERM)
+        kill_at = time.monotonic() + grace
+
+    while child.poll() is None:
+        if stop_requested and not outcome["cancelled"] and kill_at is None:
+            outcome["cancelled"] = True
+            terminate("cancelled")
+        now = time.monotonic()
+        if deadline is not None and now >= deadline and kill_at is None:
+            outcome["timed_out"] = True
+            terminate(f"timed out after {timeout:g} s")
+        if kill_at is not None and now >= kill_at:
+            _note(log, "grace time over: SIGKILL to the process group")
+            _killpg(child.pid, signal.SIGKILL)
+            kill_at = float("inf")
+        waits = [t for t in (deadline if kill_at is None else None, kill_at) if t is not None]
+        wait = max(0.0, min(waits) - time.monotonic()) if waits else None
+        if wait is not None and wait == float("inf"):
+            wait = None
+        ready, _, _ = select.select([pidfd, wake_r], [], [], wait)
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 512)
+    rc = child.returncode
+    _killpg(child.pid, signal.SIGKILL)  # children and grandchildren left in the group
+    return {
+        **outcome,
+        "exit_code": rc if rc >= 0 else None,
+        "signal": -rc if rc < 0 else None,
+        "ended_at": time.time(),
+    }
+
+
+def main() -> None:
+    spec = json.loads(sys.stdin.buffer.read())
+    sys.stdin.close()
+    outcome = supervise(spec)
+    _write_exit(spec["exit_path"], outcome)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Jobs: submission checks, cancel, retry, attempts, checklist and logs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from runyard.entities import Expectation, JobSpec, Run, RunStatus
+from runyard.errors import BadRequest, NotFound
+from runyard.runner import checklist
+from runyard.server._deps import StoreDep
+from runyard.server.routes import ERRORS
+from runyard.server.schemas import (
+    AttemptList,
+    AttemptOut,
+    Checklist,
+    ErrorOut,
+    LogChunk,
+    RunCreate,
+    RunOut,
+)
+from runyard.store import Store
+
+router = APIRouter(prefix="/api/runs/{run_id}", tags=["jobs"], responses=ERRORS)
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
+MAX_LOG_READ = 4 * 1024 * 1024
+
+
+def _check_executable(argv0: str, cwd: Path, env: dict[str, str]) -> None:
+    if "/" in argv0:
+        path = (cwd / argv0).resolve()
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise BadRequest(f"cannot run {argv0!r}: no executable file at {path}")
+        return
+    if shutil.which(argv0, path=env.get("PATH", os.environ.get("PATH"))) is None:
+        raise BadRequest(f"cannot run {argv0!r}: no such executable on PATH")
+
+
+def submit(body: RunCreate, request: Request, store: Store) -> Run:
+    """Check a job spec against this server, then queue it."""
+    scheduler = request.app.state.scheduler
+    assert body.command is not None
+    cwd = Path(body.cwd) if body.cwd else Path.cwd()
+    if not cwd.is_absolute():
+        raise BadRequest(f"cwd {body.cwd!r} must be an absolute path")
+    if not cwd.is_dir():
+        raise BadRequest(f"cwd {str(cwd)!r} is not a directory on the server")
+    if isinstance(body.command, list):
+        _check_executable(body.command[0], cwd, body.env)
+    resources = scheduler.resources
+    if body.gpus > resources.total_gpus:
+        raise BadRequest(
+            f"the job asks for {body.gpus} GPU(s); this server has {resources.total_gpus}"
+        )
+    if body.cpus > resources.total_cpus:
+        raise BadRequest(
+            f"the job asks for {body.cpus} CPU slot(s); this server has {resources.total_cpus}"
+        )
+    spec = JobSpec(
+        command=body.command,
+        cwd=str(cwd),
+        env=body.env,
+        gpus=body.gpus,
+        cpus=body.cpus,
+        priority=body.priority,
+        max_retries=body.max_retries,
+        retry_delay_s=body.retry_delay_s,
+        retry_backoff=body.retry_backoff,
+        retry_max_delay_s=body.retry_max_delay_s,
+        retry_on=tuple(dict.fromkeys(body.retry_on)),
+        timeout_s=body.timeout_s,
+        grace_s=body.grace_s,
+        expect=tuple(Expectation(**e.model_dump()) for e in body.expect),
+        depends_on=tuple(body.depends_on),
+    )
+    run = store.jobs.submit(
+        spec,
+        experiment=body.experiment,
+        name=body.name,
+        params=body.params,
+        tags=body.tags,
+        notes=body.notes,
+    )
+    store.events.emit("created", run.id, status=run.status.value)
+    scheduler.wake()
+    return run
+
+
+@router.post("/cancel", responses=CONFLICT)
+def cancel_run(
+    run_id: str,
+    request: Request,
+    store: StoreDep,
+    rollback: Annotated[
+        bool, Query(description="Also remove the files the attempt wrote and its checkpoints.")
+    ] = False,
+) -> RunOut:
+    """Queued runs leave the queue; running ones get SIGTERM, then SIGKILL after grace_s.
+
+    A tracked-only run has no process of ours: it simply ends as cancelled."""
+    run = store.runs.get(run_id)
+    if run.spec is None and not run.status.is_terminal():
+        store.run_state.finish(run_id, RunStatus.CANCELLED, reason="cancelled by request")
+        return RunOut.model_validate(store.runs.get(run_id))
+    store.jobs.request_cancel(run_id, rollback=rollback)
+    request.app.state.scheduler.wake()
+    return RunOut.model_validate(store.runs.get(run_id))
+
+
+@router.post("/retry", responses=CONFLICT)
+def retry_run(run_id: str, request: Request, store: StoreDep) -> RunOut:
+    """Queue an ended run again by hand; its attempts go on counting."""
+    store.jobs.requeue(run_id)
+    store.events.emit("status", run_id, status="queued", reason="retried by hand")
+    request.app.state.scheduler.wake()
+    return RunOut.model_validate(store.runs.get(run_id))
+
+
+@router.get("/attempts")
+def list_attempts(run_id: str, store: StoreDep) -> AttemptList:
+    return AttemptList(attempts=[AttemptOut.model_validate(a) for a in store.jobs.attempts(run_id)])
+
+
+@router.get("/checklist")
+def get_checklist(run_id: str, store: StoreDep) -> Checklist:
+    """The expected outputs: as checked when the run ended, or as they stand now."""
+    run = store.runs.get(run_id)
+    stored = store.jobs.checklist(run_id)
+    if stored is not None and run.status.is_terminal():
+        return Checklist.model_validate({"run_id": run_id, "final": True, "items": stored})
+    spec = JobSpec.from_dict(run.spec) if run.spec else None
+    items = checklist.evaluate(
+        Path(run.run_dir), spec.expect if spec else (), store.files.checkpoints(run_id)
+    )
+    return Checklist.model_validate({"run_id": run_id, "final": False, "items": items})
+
+
+@router.get("/logs")
+def read_logs(
+    run_id: str,
+    store: StoreDep,
+    attempt: Annotated[int | None, Query(ge=1, description="The latest when absent.")] = None,
+    tail: Annotated[
+        int | None, Query(ge=1, le=100_000, description="Only the last N lines.")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, description="Start here (a previous answer's offset).")] = 0,
+) -> LogChunk:
+    run = store.runs.get(run_id)
+    attempts = store.jobs.attempts(run_id)
+    if not attempts:
+        return LogChunk(attempt=None, text="", offset=0, size=0, ended=run.status.is_terminal())
+    number = attempt or attempts[-1].number
+    found = next((a for a in attempts if a.number == number), None)
+    if found is None:
+        raise NotFound(f"run {run_id!r} has no attempt {number}")
+    path = Path(run.run_dir) / "logs" / f"attempt-{number}.log"
+    size = path.stat().st_size if path.exists() else 0
+    start = min(offset, size)
+    if tail is not None:
+        start = max(0, size - MAX_LOG_READ)
+    with path.open("rb") if path.exists() else open(os.devnull, "rb") as f:
+        f.seek(start)
+        data = f.read(MAX_LOG_READ)
+    text = data.decode("utf-8", errors="replace")
+    if tail is not None:
+        text = "".join(text.splitlines(keepends=True)[-tail:])
+    return LogChunk(
+        attempt=number,
+        text=text,
+        offset=start + len(data),
+        size=size,
+        ended=found.status.is_terminal(),
+    )
