@@ -82,6 +82,8 @@ class Run:
         self.flush_timeout = flush_timeout
         resume = os.environ.get("RUNYARD_RESUME_FROM")
         self.resume_from: Path | None = Path(resume) if resume else None
+        attempt = os.environ.get("RUNYARD_ATTEMPT", "")
+        self.attempt: int | None = int(attempt) if attempt.isdigit() and int(attempt) else None
         self.delivered: bool | None = None  # after finish: was everything delivered in time
         self._transport = transport
         self._queue = transport.queue
@@ -199,6 +201,7 @@ class Run:
             "step": None if step is None else _as_step(step),
             "epoch": None if epoch is None else operator.index(epoch),
             "metrics": None if metrics is None else {k: float(v) for k, v in metrics.items()},
+            "attempt": self.attempt,
         }
         line = _dumps({**body, "created_at": time.time()}) + b"\n"
         index = self.dir / "checkpoints.jsonl"
@@ -216,9 +219,8 @@ class Run:
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
         """Place a file under ``artifacts/`` in the run dir and record it."""
         placed = place(path, self.dir, "artifacts", name)
-        self._put(
-            "artifact", {"path": placed.relpath, "size": placed.size, "sha256": placed.sha256}
-        )
+        body = {"path": placed.relpath, "size": placed.size, "sha256": placed.sha256}
+        self._put("artifact", {**body, "attempt": self.attempt})
         return placed.path
 
     # --- the end ---------------------------------------------------------------------------
