@@ -10,6 +10,7 @@ source is delivered strictly in order, and a record is marked acked only once it
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ RETRYABLE_4XX = frozenset({408, 425, 429})
 # Answers that would drop every op that follows: stop and keep the spool for a later sync.
 FATAL_4XX = frozenset({401, 403})
 JSON = {"content-type": "application/json"}
+
+
+def backoff(failures: int, cap: float) -> float:
+    """Capped exponential delay with jitter, so that many clients do not retry in step."""
+    delay = min(cap, 0.25 * 2.0 ** (failures - 1))
+    return delay * random.uniform(0.8, 1.2)
 
 
 class Outcome(Enum):
@@ -191,7 +198,7 @@ def replay_run(
                 if failures > retries:
                     report.error = result.message
                     return report
-                time.sleep(min(4.0, 0.25 * 2.0 ** (failures - 1)))
+                time.sleep(backoff(failures, 4.0))
                 continue
             failures = 0
             if on_record is not None:

@@ -23,41 +23,14 @@ import orjson
 from runyard.sdk import _exit
 from runyard.sdk._files import place
 from runyard.sdk._spool import SPOOL_DIR, fsync_dir, write_run_file
+from runyard.sdk._values import INT64, MAX_KEY_LEN, as_step, as_value, bad_key
 from runyard.sdk.transport import WAKE_AT_ROWS, Transport
 
 log = logging.getLogger("runyard.sdk")
 # runyard.config.Settings has the same default; importing it would pull in pydantic (~0.2 s).
 DEFAULT_URL = "http://127.0.0.1:8420"
 DEFAULT_FLUSH_TIMEOUT_S = 10.0
-MAX_KEY_LEN = 250
-_INT64 = 2**63
 STATUSES = ("completed", "failed", "cancelled")
-
-
-def _bad_key(key: object) -> None:
-    if not isinstance(key, str):
-        raise TypeError(f"metric keys must be str, not {type(key).__name__}: {key!r}")
-    raise ValueError(f"metric key must have 1 to {MAX_KEY_LEN} characters: {key[:60]!r}…")
-
-
-def _as_value(key: str, value: Any) -> float:
-    if isinstance(value, str | bytes) or not hasattr(value, "__float__"):
-        raise TypeError(f"metric {key!r}: value must be a number, not {type(value).__name__}")
-    try:
-        return float(value)
-    except OverflowError as exc:
-        raise ValueError(f"metric {key!r}: {value!r} is too large for a float") from exc
-    except Exception as exc:  # e.g. a tensor with more than one element
-        raise TypeError(f"metric {key!r}: cannot use {value!r} as a number: {exc}") from exc
-
-
-def _as_step(step: Any) -> int:
-    if isinstance(step, bool):
-        raise TypeError("step must be an int, not bool")
-    step = operator.index(step)  # TypeError for floats and strings; numpy ints pass
-    if not -_INT64 <= step < _INT64:
-        raise ValueError(f"step {step} does not fit in 64 bits")
-    return int(step)
 
 
 def _dumps(body: Mapping[str, Any]) -> bytes:
@@ -118,8 +91,8 @@ class Run:
             raise RuntimeError(f"run {self.id} is finished; log before finish()")
         if step is None:
             step = self._step
-        elif type(step) is not int or not -_INT64 <= step < _INT64:
-            step = _as_step(step)
+        elif type(step) is not int or not -INT64 <= step < INT64:
+            step = as_step(step)
         self._step = step + 1
         try:
             items = data.items()
@@ -128,21 +101,21 @@ class Run:
         row: dict[Any, Any] = {0: step, 1: time.time()}  # see transport.Row
         for key, value in items:
             if type(key) is not str or not 0 < len(key) <= MAX_KEY_LEN:
-                _bad_key(key)
-            row[key] = value if type(value) is float else _as_value(key, value)
+                bad_key(key)
+            row[key] = value if type(value) is float else as_value(key, value)
         if epoch is not None:
-            row["epoch"] = _as_value("epoch", epoch)
+            row["epoch"] = as_value("epoch", epoch)
         queue = self._queue
         queue.append(row)
-        if len(queue) == WAKE_AT_ROWS:
-            self._transport.wake()
+        if len(queue) >= WAKE_AT_ROWS:
+            self._transport.backlog()
 
     def define_metric(self, key: str, goal: str = "min", primary: bool = False) -> None:
         """Say what "best" means for ``key``; the server recomputes its best from then on."""
         if goal not in ("min", "max"):
             raise ValueError(f"goal must be 'min' or 'max', not {goal!r}")
         if type(key) is not str or not 0 < len(key) <= MAX_KEY_LEN:
-            _bad_key(key)
+            bad_key(key)
         self._goals[key] = goal
         self._put("goals", {"goals": {key: goal}, "primary": key if primary else None})
 
@@ -198,7 +171,7 @@ class Run:
             "path": placed.relpath,
             "size": placed.size,
             "sha256": placed.sha256,
-            "step": None if step is None else _as_step(step),
+            "step": None if step is None else as_step(step),
             "epoch": None if epoch is None else operator.index(epoch),
             "metrics": None if metrics is None else {k: float(v) for k, v in metrics.items()},
             "attempt": self.attempt,

@@ -2,10 +2,11 @@
 
 `Run.log` appends a row to a deque and returns. Two daemon threads do the rest:
 
-- the *writer* wakes every ``interval`` seconds (sooner when the deque is long or a flush is
-  asked for), turns the rows into columnar metrics batches, and appends every op, in the order
-  it was queued, to this process's spool file (fsynced) — it touches only the local disk, so a
-  checkpoint can wait for it;
+- the *writer* wakes every INTERVAL_S (sooner when the deque is long or a flush is asked
+  for), turns the rows into columnar metrics batches, and appends every op, in the order it
+  was queued, to this process's spool file (fsynced at least once a second, and before a
+  checkpoint or finish returns) — it touches only the local disk, so a checkpoint can wait
+  for it;
 - the *sender* delivers the spool in order with `Replayer` (the code `runyard sync` uses),
   retrying network errors and 5xx with capped exponential backoff for as long as it takes.
 
@@ -16,28 +17,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from runyard.sdk._replay import Outcome, Replayer, make_client
+from runyard.sdk._batch import Row, metrics_body
+from runyard.sdk._replay import Outcome, Replayer, backoff, make_client
 from runyard.sdk._spool import SourceSpool, SpoolWriter, new_source
 
 log = logging.getLogger("runyard.sdk")
 
 INTERVAL_S = 0.5
 WAKE_AT_ROWS = 20_000  # the writer is woken early when the deque grows this long
+MAX_BACKLOG_ROWS = 250_000  # about 200 MB of rows of 10 keys
 MAX_BATCH_POINTS = 50_000  # keeps bodies small and the writer's GIL holds short
-SYNC_EVERY_RECORDS = 8
-BACKOFF_BASE_S = 0.25
+SYNC_INTERVAL_S = 1.0
+SPOOL_GRACE_S = 60.0
 BACKOFF_MAX_S = 4.0
 BACKOFF_MAX_CLOSING_S = 1.0
-_INF = float("inf")
 
 
 class Op:
@@ -50,51 +49,6 @@ class Op:
         self.body = body
 
 
-def _json_float(x: float) -> float | str:
-    if x == _INF:
-        return "Infinity"
-    if x == -_INF:
-        return "-Infinity"
-    return x
-
-
-# A row is what `Run.log` queues: {0: step, 1: time, key: value, …}. A dict of numbers and
-# strings is not tracked by the garbage collector (a tuple holding a dict would be), so a
-# backlog of rows while the writer catches up costs the collector nothing.
-Row = dict[Any, Any]
-
-
-def _columns(rows: list[Row]) -> dict[str, tuple[list[int], list[Any], list[float]]]:
-    """Rows to (steps, values, timestamps) per key.
-
-    A script logs the same keys call after call, so runs of rows with the same keys are
-    transposed with zip (in C) rather than point by point: this thread must outpace `log`.
-    """
-    cols: dict[str, tuple[list[int], list[Any], list[float]]] = {}
-    start, n = 0, len(rows)
-    while start < n:
-        keys = tuple(rows[start])
-        end = start + 1
-        while end < n and tuple(rows[end]) == keys:
-            end += 1
-        steps, stamps, *series = zip(*[r.values() for r in rows[start:end]], strict=True)
-        for key, values in zip(keys[2:], series, strict=True):
-            col = cols.get(key)
-            if col is None:
-                cols[key] = (list(steps), list(values), list(stamps))
-            else:
-                col[0].extend(steps)
-                col[1].extend(values)
-                col[2].extend(stamps)
-        start = end
-    return cols
-
-
-def backoff(failures: int, cap: float) -> float:
-    delay = min(cap, BACKOFF_BASE_S * 2.0 ** (failures - 1))
-    return delay * random.uniform(0.8, 1.2)
-
-
 class Transport:
     def __init__(self, run_id: str, spool_dir: Path, url: str, token: str | None, reached: bool):
         self.run_id = run_id
@@ -104,7 +58,8 @@ class Transport:
         self._url, self._token = url, token
         self._writer = SpoolWriter(self.spool)
         self._seq = 0
-        self._unsynced = 0
+        self._unsynced = False
+        self._synced_at = time.monotonic()
         self._wake = threading.Event()
         self._cond = threading.Condition()
         self._written = self._writer.offset  # guarded by _cond, as are the fields below
@@ -123,8 +78,19 @@ class Transport:
 
     # --- called from the training thread ------------------------------------------------
 
-    def wake(self) -> None:
-        self._wake.set()
+    def backlog(self) -> None:
+        """`Run.log` calls this while the deque is long: wake the writer and, past
+        MAX_BACKLOG_ROWS, let it catch up so that memory stays bounded.
+
+        Only a loop that logs faster than the local disk takes it (hundreds of thousands of
+        calls per second) ever waits here, and for the writer alone, never for the network.
+        """
+        if not self._wake.is_set():
+            self._wake.set()
+        if len(self.queue) >= MAX_BACKLOG_ROWS:
+            writer = self._threads[0]
+            while len(self.queue) > MAX_BACKLOG_ROWS - WAKE_AT_ROWS and writer.is_alive():
+                time.sleep(0.001)
 
     def put(self, kind: str, body: bytes) -> None:
         self.queue.append(Op(kind, body))
@@ -140,22 +106,22 @@ class Transport:
     def flush(self, timeout: float) -> bool:
         """Spool what is queued, then wait (at most ``timeout``) until it is delivered."""
         deadline = time.monotonic() + timeout
-        if not self.spool_now(timeout):
-            return False
-        with self._cond:
-            target = self._written
-            return self._cond.wait_for(
-                lambda: self._acked >= target or self._done,
-                max(0.0, deadline - time.monotonic()),
-            ) and (self._acked >= target)
+        return self.spool_now(timeout) and self._wait_acked(deadline)
 
     def close(self, timeout: float) -> bool:
-        """Deliver what is left within ``timeout``; what is not stays in the spool for sync."""
+        """Spool everything, then deliver what is left within ``timeout``; what is not
+        delivered stays in the spool for `runyard sync`.
+
+        Spooling may take longer than ``timeout`` after a burst of logging (it is local and
+        bounded by what is queued, up to SPOOL_GRACE_S): points are not dropped to save a
+        second at exit.
+        """
+        deadline = time.monotonic() + timeout
         with self._cond:
             self._closing = True
-            self._deadline = time.monotonic() + timeout
+            self._deadline = deadline
             self._cond.notify_all()
-        delivered = self.flush(timeout)
+        delivered = self.spool_now(max(timeout, SPOOL_GRACE_S)) and self._wait_acked(deadline)
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -165,6 +131,15 @@ class Transport:
                 with contextlib.suppress(OSError):
                     path.unlink()
         return delivered
+
+    def _wait_acked(self, deadline: float) -> bool:
+        with self._cond:
+            target = self._written
+            self._cond.wait_for(
+                lambda: self._acked >= target or self._done,
+                max(0.0, deadline - time.monotonic()),
+            )
+            return self._acked >= target
 
     # --- the writer thread ---------------------------------------------------------------
 
@@ -203,43 +178,34 @@ class Transport:
             if isinstance(item, Op):
                 self._append(item.kind, item.body)
             else:
-                self._sync()
+                self._sync(force=True)
                 item.set()  # a barrier: everything queued before it is now on disk
         if rows:
             self._write_metrics(rows)
         self._sync()
 
     def _write_metrics(self, rows: list[Row]) -> None:
-        metrics = {}
-        for key, (steps, values, stamps) in _columns(rows).items():
-            if _INF in values or -_INF in values:  # JSON has no infinity; NaN dumps as null
-                values = [_json_float(v) for v in values]
-            metrics[key] = {"steps": steps, "values": values, "timestamps": stamps}
-        seq = self._seq  # _append gives the record the same seq
-        self._append(
-            "metrics", orjson.dumps({"source": self.source, "seq": seq, "metrics": metrics})
-        )
+        self._append("metrics", metrics_body(self.source, self._seq, rows))
 
     def _append(self, kind: str, body: bytes) -> None:
         self._writer.append(self._seq, kind, body)
         self._seq += 1
-        self._unsynced += 1
-        if self._unsynced >= SYNC_EVERY_RECORDS:
-            self._sync()
-
-    def _sync(self) -> None:
-        """One fsync for the records written since the last, then let the sender see them.
-
-        Group commit: an fsync per record would leave the writer waiting on the disk while
-        the training loop fills the deque.
-        """
-        if not self._unsynced:
-            return
-        self._writer.sync()
-        self._unsynced = 0
-        with self._cond:
+        self._unsynced = True
+        with self._cond:  # the sender may send what is written but not yet fsynced
             self._written = self._writer.offset
             self._cond.notify_all()
+
+    def _sync(self, force: bool = False) -> None:
+        """fsync what was written, at most about once per SYNC_INTERVAL_S unless forced.
+
+        The page cache already survives the death of this process; the fsync is for the
+        machine's. One per record would make this thread wait on the disk (and the disk's
+        writeback stall its writes) while the training loop fills the deque.
+        """
+        if self._unsynced and (force or time.monotonic() - self._synced_at >= SYNC_INTERVAL_S):
+            self._writer.sync()
+            self._unsynced = False
+            self._synced_at = time.monotonic()
 
     # --- the sender thread ---------------------------------------------------------------
 
