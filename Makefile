@@ -38,8 +38,8 @@ pytest: setup
 
 test: setup lint typecheck pytest
 
-demo: setup
-	$(BIN)/runyard server
+demo: $(STAMP)
+	$(BIN)/runyard demo
 
 bench: setup
 	scripts/bench-venv.sh

@@ -47,7 +47,7 @@ def submit(
         list[str] | None, typer.Option(help="NAME=GLOB expected in the run dir; repeatable.")
     ] = None,
     gpus: Annotated[int, typer.Option(min=0)] = 0,
-    cpus: Annotated[int, typer.Option(min=0)] = 1,
+    cpus: Annotated[int, typer.Option(min=1)] = 1,
     priority: Annotated[int, typer.Option(help="Higher runs first.")] = 0,
     max_retries: Annotated[int, typer.Option(min=0)] = 3,
     retry_delay: Annotated[float, typer.Option(min=0, help="Seconds before the first retry.")] = 60,

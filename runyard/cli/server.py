@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,7 +48,11 @@ def server(
         }.items()
         if v is not None
     }
-    settings = Settings(**overrides)
+    serve(Settings(**overrides))
+
+
+def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the server in the foreground; ``on_ready(url)`` runs in a thread once it answers."""
     if not is_loopback(settings.host) and not settings.token:
         fail(
             f"refusing to bind {settings.host} without a token: anyone on the network could "
@@ -62,8 +69,20 @@ def server(
     settings = settings.model_copy(update={"url": f"http://{reach}:{settings.port}"})  # for jobs
     store = Store.open(settings.db_url, settings.runs_dir)
     app = create_app(settings, store)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    )
+    if on_ready is not None:
+
+        def when_started() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            if server.started:
+                on_ready(settings.url)
+
+        threading.Thread(target=when_started, name="runyard-on-ready", daemon=True).start()
     typer.echo(f"runyard {settings.home} serving on http://{shown}:{settings.port}", err=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        server.run()
     finally:
         store.close()

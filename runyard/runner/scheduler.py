@@ -98,6 +98,8 @@ class Scheduler:
         self._schedule()
 
     def _schedule(self) -> None:
+        if self.resources.free == (0, 0):
+            return  # full: nothing can start, not even a job that asks for no GPU
         for queued in self.store.jobs.queued():
             if queued.blocked_by_failure:
                 self._end_run(queued.run_id, RunStatus.CANCELLED, "a dependency did not complete")
@@ -124,6 +126,8 @@ class Scheduler:
             )
             self.store.events.emit("status", queued.run_id, status="running", attempt=number)
             self._live[(queued.run_id, number)] = _Live(launch, handle, spec)
+            if self.resources.free == (0, 0):
+                break
 
     def _launch(
         self, run_id: str, number: int, spec: JobSpec, run_dir: Path, gpus: list[int]

@@ -91,7 +91,7 @@ class RunCreate(_In):
     cwd: str | None = Field(default=None, description="Working directory; the server's if unset.")
     env: dict[Key, str] = Field(default_factory=dict)
     gpus: Annotated[int, Field(ge=0, le=1024)] = 0
-    cpus: Annotated[int, Field(ge=0, le=4096)] = 1
+    cpus: Annotated[int, Field(ge=1, le=4096)] = 1
     priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
     max_retries: Annotated[int, Field(ge=0, le=100)] = 3
     retry_delay_s: Annotated[float, Field(ge=0, le=86400)] = 60.0

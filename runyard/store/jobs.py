@@ -70,8 +70,9 @@ class Jobs:
         )
         return run
 
-    def queued(self) -> list[Queued]:
-        """Queued runs whose dependencies are settled, by priority then age."""
+    def queued(self, limit: int = 256) -> list[Queued]:
+        """Queued runs whose dependencies are settled, by priority then age (the first
+        ``limit``: a pass can only start as many as there are free slots)."""
         dep = runs.alias("dep")
         unfinished = (
             sa.select(sa.func.count())
@@ -93,6 +94,7 @@ class Jobs:
             )
             .where(runs.c.status == RunStatus.QUEUED.value)
             .order_by(runs.c.priority.desc(), runs.c.created_at, runs.c.id)
+            .limit(limit)
         )
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()

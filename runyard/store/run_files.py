@@ -76,9 +76,10 @@ class RunFiles:
         """Ingest what is new in both files; the number of metric points stored."""
         stored = 0
         path = run_dir / METRICS_FILE
+        first = run_id not in self._cursors
         if path.is_file():
             stored = self._read_metrics(run_id, path)
-        self._read_progress(run_id, run_dir)
+        self._read_progress(run_id, run_dir, recompute=first or stored > 0)
         return stored
 
     def forget(self, run_id: str) -> None:
@@ -136,7 +137,9 @@ class RunFiles:
         cur.offset, cur.lines = new_offset, cur.lines + chunk.count(b"\n")
         return result.accepted
 
-    def _read_progress(self, run_id: str, run_dir: Path) -> None:
+    def _read_progress(self, run_id: str, run_dir: Path, recompute: bool) -> None:
+        """Take progress.json as written; a missing or corrupt one is rebuilt from the
+        metrics, when there are new ones to rebuild it from."""
         path = run_dir / PROGRESS_FILE
         cur = self._cursors.setdefault(run_id, _Cursor())
         try:
@@ -167,7 +170,7 @@ class RunFiles:
             )
             cur.progress_stat = stamp
             return
-        if self._recompute_progress(run_id, path):
+        if recompute and self._recompute_progress(run_id, path):
             st = path.stat()
             cur.progress_stat = (st.st_mtime, st.st_size)
 
