@@ -35,7 +35,7 @@ def _run_dirs(paths: list[Path]) -> list[Path]:
 def sync(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Run dirs, or folders of run dirs [default: ./runyard-offline]."),
+        typer.Argument(help="Run dirs, or folders of run dirs (default: ./runyard-offline)."),
     ] = None,
 ) -> None:
     """Send the runs recorded offline (or left undelivered) to the server at RUNYARD_URL."""
@@ -54,6 +54,7 @@ def sync(
             DownloadColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,
         ) as bar,
     ):
         for run_dir in run_dirs:

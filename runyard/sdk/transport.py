@@ -67,6 +67,7 @@ class Transport:
         self._stopping = False
         self._closing = False
         self._deadline: float | None = None
+        self._retry_at = 0.0  # the sender waits out a backoff until then
         self._done = False  # the sender stopped for good (fatal answer, or gave up at exit)
         self._reached = reached  # the server answered this process at least once
         self._threads = [
@@ -120,6 +121,7 @@ class Transport:
         with self._cond:
             self._closing = True
             self._deadline = deadline
+            self._retry_at = 0.0  # a last try now, not after a backoff of the old pace
             self._cond.notify_all()
         delivered = self.spool_now(max(timeout, SPOOL_GRACE_S)) and self._wait_acked(deadline)
         with self._cond:
@@ -213,17 +215,14 @@ class Transport:
         http = make_client(self._url, self._token)
         replayer = Replayer(self.spool, self.run_id, http)
         failures = 0
-        retry_at = 0.0
         try:
             while True:
                 with self._cond:
                     while not self._stopping and (
-                        replayer.offset >= self._written or time.monotonic() < retry_at
+                        replayer.offset >= self._written or time.monotonic() < self._retry_at
                     ):
-                        wait = (
-                            retry_at - time.monotonic() if replayer.offset < self._written else None
-                        )
-                        self._cond.wait(wait)
+                        pending = replayer.offset < self._written
+                        self._cond.wait(self._retry_at - time.monotonic() if pending else None)
                     if self._stopping:
                         return
                     end, closing, deadline = self._written, self._closing, self._deadline
@@ -248,9 +247,9 @@ class Transport:
                             result.message,
                             self.spool.path,
                         )
-                    retry_at = time.monotonic() + backoff(
-                        failures, BACKOFF_MAX_CLOSING_S if closing else BACKOFF_MAX_S
-                    )
+                    delay = backoff(failures, BACKOFF_MAX_CLOSING_S if closing else BACKOFF_MAX_S)
+                    with self._cond:
+                        self._retry_at = time.monotonic() + delay
                     continue
                 if failures:
                     log.info("runyard: server at %s reachable again", self._url)

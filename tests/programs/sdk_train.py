@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -31,7 +32,11 @@ def main() -> None:
     p.add_argument("--early-stop", action="store_true", help="stop after 2 epochs w/o progress")
     p.add_argument("--fail", action="store_true", help="raise after logging")
     p.add_argument("--name", default=None)
+    p.add_argument("--own-sigterm", action="store_true", help="stop gracefully on SIGTERM")
     a = p.parse_args()
+    stop = []
+    if a.own_sigterm:  # installed before init: the SDK chains to it
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
 
     keys = [f"train/m{i}" for i in range(a.keys)]
     per_epoch = max(1, a.steps // a.epochs)
@@ -44,7 +49,7 @@ def main() -> None:
         stopper = runyard.EarlyStopping(run, monitor="val/loss", patience=2)
         ckpt = os.path.join(run.dir, "model.tmp")
         step = 0
-        while a.forever or step < a.steps:
+        while (a.forever or step < a.steps) and not stop:
             row = {k: step * 0.5 + i for i, k in enumerate(keys)}
             t0 = clock()
             run.log(row, epoch=step // per_epoch)
@@ -82,6 +87,7 @@ def main() -> None:
                 "calls": len(times),
                 "max_ns": max(times),
                 "median_ns": statistics.median(times),
+                "stopped_by_signal": bool(stop),
             }
         )
         + "\n"

@@ -129,6 +129,20 @@ def test_sigterm_exits_at_once_and_delivers_what_was_logged(
     assert len(steps) >= 3000 and steps == list(range(len(steps)))
 
 
+def test_a_programs_own_sigterm_handler_is_chained_and_decides(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    args = ["--forever", "--keys", "2", "--report-every", "1000", "--pace-every", "100"]
+    proc = start_program([*args, "--own-sigterm"], tmp_path, script_env(server.url))
+    wait_output(proc, "logged 2000\n")
+    proc.send_signal(signal.SIGTERM)
+    report = result_of(proc, timeout=30)  # exit 0: it stopped at its own pace
+    assert report["stopped_by_signal"] is True and report["delivered"] is True
+    assert get(server.url, f"/api/runs/{report['run_id']}")["status"] == "completed"
+    steps = series(server.url, report["run_id"])["train/m1"]["steps"]
+    assert steps == list(range(report["calls"]))
+
+
 def test_sigterm_while_the_server_is_down_leaves_the_rest_to_sync(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -186,6 +200,10 @@ def test_server_killed_and_restarted_while_logging_loses_and_repeats_nothing(
         # Never blocked on the network: generous against a loaded 2-core CI box, yet far
         # below any connect timeout or retry delay (see the report's max_ns).
         assert report["max_ns"] < 50e6, report
+        sys.stderr.write(
+            f"\nlog() while the server was killed and restarted: max "
+            f"{report['max_ns'] / 1e6:.2f} ms, median {report['median_ns'] / 1e3:.2f} µs\n"
+        )
     finally:
         back.stop()
 
