@@ -109,6 +109,27 @@ def test_sync_fails_with_exit_1_when_the_server_is_away(tmp_path: Path) -> None:
     assert done.returncode == 1 and offline["run_id"] in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(
+    ("ending", "status", "exit_code"),
+    [("pass", "completed", 0), ("raise RuntimeError('boom')", "failed", 1)],
+)
+def test_without_a_with_block_the_run_is_finished_at_exit(
+    server: ServerProcess, tmp_path: Path, ending: str, status: str, exit_code: int
+) -> None:
+    code = f"import runyard\nrun = runyard.init()\nprint(run.id)\nrun.log({{'a': 1.0}})\n{ending}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=script_env(server.url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == exit_code, done.stderr
+    got = get(server.url, f"/api/runs/{done.stdout.split()[0]}")
+    assert (got["status"], got["metrics"]) == (status, {"a": 1.0})
+
+
 def test_sigterm_exits_at_once_and_delivers_what_was_logged(
     server: ServerProcess, tmp_path: Path
 ) -> None:
