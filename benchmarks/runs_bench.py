@@ -166,7 +166,9 @@ def runyard_create(url: str, work: Workload, experiment: str, threads: int) -> f
         with httpx.Client(base_url=url, timeout=60.0) as http:
             for i in indices:
                 run = _check(
-                    http.post("/api/runs", json={"experiment": experiment, "params": work.params[i]})
+                    http.post(
+                        "/api/runs", json={"experiment": experiment, "params": work.params[i]}
+                    )
                 )
                 batch = {
                     k: {"steps": [0], "values": [v], "timestamps": []}
@@ -317,7 +319,9 @@ def mlflow_create(url: str, work: Workload, experiment: str, threads: int) -> fl
 def mlflow_list(url: str, reps: int) -> tuple[list[float], list[float]]:
     with httpx.Client(base_url=url, timeout=60.0) as http:
         exp = _check(
-            http.get(f"{MLFLOW_API}/experiments/get-by-name", params={"experiment_name": EXPERIMENT})
+            http.get(
+                f"{MLFLOW_API}/experiments/get-by-name", params={"experiment_name": EXPERIMENT}
+            )
         )
         body = {
             "experiment_ids": [exp["experiment"]["experiment_id"]],
@@ -537,13 +541,24 @@ def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str
             "",
         ],
     ]
-    header = ["metric", "runyard", "MLflow", "MLflow/runyard", "target", "runyard", "MLflow earlier"]
+    header = [
+        "metric",
+        "runyard",
+        "MLflow",
+        "MLflow/runyard",
+        "target",
+        "runyard",
+        "MLflow earlier",
+    ]
     print()
-    print(f"runs benchmark: {n} runs x (10 params + 5 metrics), SQLite, 127.0.0.1, {os.cpu_count()} CPUs")
+    print(
+        f"runs benchmark: {n} runs x (10 params + 5 metrics), SQLite, 127.0.0.1, "
+        f"{os.cpu_count()} CPUs"
+    )
     print(table(header, rows))
     print()
-    print("starts, s:  runyard " + " ".join(f"{x:.2f}" for x in ry.starts)
-          + ("" if skipped else "  |  MLflow " + " ".join(f"{x:.2f}" for x in m.starts)))  # fmt: skip
+    mlflow_starts = "" if skipped else "  |  MLflow " + " ".join(f"{x:.2f}" for x in m.starts)
+    print("starts, s:  runyard " + " ".join(f"{x:.2f}" for x in ry.starts) + mlflow_starts)
     if ry.list_s:
         print(f"list, ms:   runyard min {min(ry.list_s) * 1000:.1f} max {max(ry.list_s) * 1000:.1f}"
               + ("" if not m.list_s else f"  |  MLflow min {min(m.list_s) * 1000:.1f} "

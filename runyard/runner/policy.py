@@ -7,9 +7,16 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
+from runyard._paths import relative_to_root
 from runyard.entities import AttemptStatus, FailureClass, JobSpec
+from runyard.errors import RunyardError
 from runyard.runner.backend import Outcome
 from runyard.store.files import CheckpointRecord
+
+# Written by the SDK's run.checkpoint, fsynced before it returns (see runyard/sdk/run.py).
+LOCAL_CHECKPOINTS = "checkpoints.jsonl"
 
 
 @dataclass(frozen=True)
@@ -76,3 +83,35 @@ def resume_checkpoint(
             continue
         return path, skipped
     return None, skipped
+
+
+def local_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
+    """Checkpoints the SDK recorded in the run dir, delivered to the server or not.
+
+    An attempt killed right after `run.checkpoint` returned may not have registered it yet;
+    its local record is durable, so the next attempt still resumes from it.
+    """
+    try:
+        lines = (run_dir / LOCAL_CHECKPOINTS).read_bytes().splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            d = orjson.loads(line)
+            records.append(
+                CheckpointRecord(
+                    name=str(d["name"]),
+                    path=relative_to_root(run_dir, str(d["path"])),
+                    attempt=d.get("attempt"),
+                    step=d.get("step"),
+                    epoch=d.get("epoch"),
+                    size=int(d["size"]),
+                    sha256=str(d["sha256"]),
+                    metrics=d.get("metrics") or {},
+                    created_at=float(d["created_at"]),
+                )
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, RunyardError):
+            continue  # a torn last line, or a path that leaves the run dir
+    return records

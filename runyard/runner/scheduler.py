@@ -154,8 +154,9 @@ class Scheduler:
         if secret:
             env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
         if number > 1:
+            registered = self.store.files.checkpoints(run_id)
             resume, skipped = policy.resume_checkpoint(
-                run_dir, self.store.files.checkpoints(run_id)
+                run_dir, [*registered, *policy.local_checkpoints(run_dir)]
             )
             for why in skipped:
                 self.store.events.emit("resume_skip", run_id, attempt=number, reason=why)
