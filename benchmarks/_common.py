@@ -106,6 +106,38 @@ def tree_memory(pid: int) -> Memory:
     return Memory(rss, pss, len(pids))
 
 
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    ticks = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_settled(
+    pid: int, *, below: float = 0.1, window_s: float = 1.0, timeout_s: float = 60.0
+) -> float:
+    """Wait until ``pid``'s tree uses less than ``below`` of a core over ``window_s``.
+
+    Returns the seconds until the quiet window began (``timeout_s`` at most). A server that
+    answers its health route while its other processes still start would otherwise bill that
+    start-up to the first requests.
+    """
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        tree = process_tree(pid)
+        start, before = time.perf_counter(), _cpu_seconds(tree)
+        time.sleep(window_s)
+        if (_cpu_seconds(tree) - before) / window_s < below:
+            return start - t0  # quiet from the start of this window on
+    return time.perf_counter() - t0
+
+
 # --- servers ---------------------------------------------------------------------------------
 
 
@@ -124,6 +156,9 @@ class Server:
 
     def memory(self) -> Memory:
         return tree_memory(self.proc.pid)
+
+    def settle(self, timeout_s: float = 60.0) -> float:
+        return wait_settled(self.proc.pid, timeout_s=timeout_s)
 
 
 def _log_tail(log: Path, lines: int = 15) -> str:
@@ -162,14 +197,15 @@ def server(
     env: dict[str, str] | None = None,
     timeout_s: float = 90.0,
 ) -> Iterator[Server]:
-    """Start ``argv``, wait for a 200 from ``health_path``, yield it, and always stop it."""
+    """Start ``argv`` (with environment ``env``, default ours), wait for a 200 from
+    ``health_path``, yield it, and always stop it."""
     url = f"http://{LOOPBACK}:{port}"
     with open(log, "ab") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -22,6 +22,7 @@ Run: `make bench`, or `.venv/bin/python benchmarks/runs_bench.py [--runs N] [--s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -69,6 +70,7 @@ MLFLOW_EARLIER = {
     "rss": "2300 MB (10 proc.)",
 }
 IDLE_WAIT_S = 3.0
+FLOOR_REQUESTS = 400
 
 
 def log(message: str) -> None:
@@ -129,9 +131,19 @@ def _timed_threads(n: int, threads: int, work: Callable[[range], None]) -> float
 
 def _check(resp: httpx.Response) -> Any:
     if resp.status_code >= 400:
-        raise RuntimeError(f"{resp.request.method} {resp.request.url}: {resp.status_code} "
-                           f"{resp.text[:300]}")  # fmt: skip
+        raise RuntimeError(
+            f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text[:300]}"
+        )
     return resp.json()
+
+
+def health_floor(url: str, path: str, requests: int = FLOOR_REQUESTS) -> float:
+    """Seconds per GET of the health route, sequential on one client: the HTTP round trip."""
+    with httpx.Client(base_url=url, timeout=60.0) as http:
+        t0 = time.perf_counter()
+        for _ in range(requests):
+            http.get(path).raise_for_status()
+        return (time.perf_counter() - t0) / requests
 
 
 def _list_ok(got: Sequence[float], want: Sequence[float]) -> str:
@@ -148,6 +160,9 @@ def _list_ok(got: Sequence[float], want: Sequence[float]) -> str:
 @dataclass
 class Figures:
     starts: list[float] = field(default_factory=list)
+    restart_s: float | None = None
+    settle_s: float | None = None
+    floor_s: float | None = None
     create_s: float | None = None
     create_threads_s: float | None = None
     create_direct_s: float | None = None
@@ -223,21 +238,45 @@ def runyard_direct(work: Workload, home: Path) -> float:
         store.close()
 
 
+def _starts_and_load(
+    name: str,
+    fig: Figures,
+    starts: int,
+    start: Callable[[int], contextlib.AbstractContextManager[Server]],
+    load: Callable[[Server], None],
+) -> None:
+    """``starts`` starts on empty stores, the load on the last one, then one restart of it."""
+    for i in range(starts):
+        with start(i) as s:
+            fig.starts.append(s.startup_s)
+            log(f"{name}: start {i + 1}/{starts} (empty store): {s.startup_s:.2f} s")
+            if i == starts - 1:
+                load(s)
+    with start(starts - 1) as s:
+        fig.restart_s = s.startup_s
+        log(f"{name}: restart on the loaded store: {s.startup_s:.2f} s")
+
+
 def bench_runyard(work: Workload, tmp: Path, starts: int, threads: int, reps: int) -> Figures:
     fig = Figures()
     exe = VENV_BIN / "runyard"
-    for i in range(starts):
-        home = tmp / f"runyard-home-{i}"
-        port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
+
+    def start(i: int) -> contextlib.AbstractContextManager[Server]:
+        home, port = tmp / f"runyard-home-{i}", free_port()
         argv = [str(exe), "server", "--home", str(home), "--host", "127.0.0.1", "--port", str(port)]
-        env = {"RUNYARD_HOME": str(home), "RUNYARD_TOKEN": ""}
-        with server(
-            argv, port=port, health_path="/api/health", log=tmp / "runyard.log", cwd=tmp, env=env
-        ) as s:
-            fig.starts.append(s.startup_s)
-            log(f"runyard: start {i + 1}/{starts}: {s.startup_s:.2f} s")
-            if i == starts - 1:
-                _runyard_load(s, work, fig, threads, reps)
+        return server(
+            argv,
+            port=port,
+            health_path="/api/health",
+            log=tmp / "runyard.log",
+            cwd=tmp,
+            env={**env, "RUNYARD_HOME": str(home)},
+        )
+
+    _starts_and_load(
+        "runyard", fig, starts, start, lambda s: _runyard_load(s, work, fig, threads, reps)
+    )
     log("runyard: create directly (in-process store)")
     fig.create_direct_s = runyard_direct(work, tmp / "runyard-direct")
     return fig
@@ -245,6 +284,9 @@ def bench_runyard(work: Workload, tmp: Path, starts: int, threads: int, reps: in
 
 def _runyard_load(s: Server, work: Workload, fig: Figures, threads: int, reps: int) -> None:
     n = len(work.params)
+    fig.settle_s = s.settle()
+    log(f"runyard: settled (tree under 10% of a core) {fig.settle_s:.1f} s after its first 200")
+    fig.floor_s = health_floor(s.url, "/api/health")
     log(f"runyard: create {n} runs, sequential")
     fig.create_s = runyard_create(s.url, work, EXPERIMENT, 1)
     log(f"runyard: list x{reps}")
@@ -254,6 +296,7 @@ def _runyard_load(s: Server, work: Workload, fig: Figures, threads: int, reps: i
         log(f"runyard: create {n} runs, {threads} threads")
         fig.create_threads_s = runyard_create(s.url, work, f"{EXPERIMENT}-threads", threads)
     time.sleep(IDLE_WAIT_S)
+    s.settle()
     fig.memory = s.memory()
 
 
@@ -372,7 +415,8 @@ def bench_mlflow(
         check=False,
     ).stdout.strip()
     fig.note = f"MLflow {version or '?'}"
-    for i in range(starts):
+
+    def start(i: int) -> contextlib.AbstractContextManager[Server]:
         port = free_port()
         argv = [
             str(exe),
@@ -386,13 +430,18 @@ def bench_mlflow(
             "--port",
             str(port),
         ]
-        with server(
-            argv, port=port, health_path="/health", log=tmp / "mlflow.log", cwd=tmp, env=MLFLOW_ENV
-        ) as s:
-            fig.starts.append(s.startup_s)
-            log(f"MLflow: start {i + 1}/{starts}: {s.startup_s:.2f} s")
-            if i == starts - 1:
-                _mlflow_load(s, work, fig, threads, reps)
+        return server(
+            argv,
+            port=port,
+            health_path="/health",
+            log=tmp / "mlflow.log",
+            cwd=tmp,
+            env={**os.environ, **MLFLOW_ENV},
+        )
+
+    _starts_and_load(
+        "MLflow", fig, starts, start, lambda s: _mlflow_load(s, work, fig, threads, reps)
+    )
     if direct:
         log("MLflow: create directly (MlflowClient on SQLite)")
         fig.create_direct_s = mlflow_direct(python, work, tmp)
@@ -401,6 +450,9 @@ def bench_mlflow(
 
 def _mlflow_load(s: Server, work: Workload, fig: Figures, threads: int, reps: int) -> None:
     n = len(work.params)
+    fig.settle_s = s.settle()
+    log(f"MLflow: settled (tree under 10% of a core) {fig.settle_s:.1f} s after its first 200")
+    fig.floor_s = health_floor(s.url, "/health")
     log(f"MLflow: create {n} runs, sequential")
     fig.create_s = mlflow_create(s.url, work, EXPERIMENT, 1)
     log(f"MLflow: list x{reps}")
@@ -410,6 +462,7 @@ def _mlflow_load(s: Server, work: Workload, fig: Figures, threads: int, reps: in
         log(f"MLflow: create {n} runs, {threads} threads")
         fig.create_threads_s = mlflow_create(s.url, work, f"{EXPERIMENT}-threads", threads)
     time.sleep(IDLE_WAIT_S)
+    s.settle()
     fig.memory = s.memory()
 
 
@@ -420,6 +473,14 @@ def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f} s"
 
 
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1000:.1f} ms"
+
+
+def _count(fig: Figures) -> str:
+    return "-" if fig.list_count is None else f"{fig.list_count} {fig.list_check}"
+
+
 def _ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or b is None or a == 0 else f"{b / a:.1f}x"
 
@@ -428,7 +489,15 @@ def _met(value: float | None, limit: float) -> str:
     return "-" if value is None else ("met" if value <= limit else "MISSED")
 
 
-def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str) -> None:
+def report(
+    ry: Figures,
+    ml: Figures | None,
+    work: Workload,
+    threads: int,
+    ml_reason: str,
+    load: tuple[float, float] = (0.0, 0.0),
+) -> None:
+    n = len(work.params)
     scale = n / 1000
     target_create = TARGET_CREATE_S * scale
     skipped = ml is None
@@ -452,16 +521,34 @@ def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str
     list_ml = median(m.list_s) * 1000 if m.list_s else None
     rate = (2 * n / ry.create_s) if ry.create_s else None
     rate_ml = (2 * n / m.create_s) if m.create_s else None
-    expected = len(make_workload(n).expected)
+    expected = len(work.expected)
     rows = [
         [
-            "start to first 200 (median of 3)",
+            f"start, empty store (median of {len(ry.starts)})",
             _s(start_ry),
             ml_cell(_s(start_ml)),
             _ratio(start_ry, start_ml),
             f"<= {TARGET_START_S} s",
             _met(start_ry, TARGET_START_S),
             MLFLOW_EARLIER["start"],
+        ],
+        [
+            f"  restart with {2 * n} runs stored",
+            _s(ry.restart_s),
+            ml_cell(_s(m.restart_s)),
+            _ratio(ry.restart_s, m.restart_s),
+            "",
+            "",
+            "",
+        ],
+        [
+            "  busy after its first 200 (settling)",
+            _s(ry.settle_s),
+            ml_cell(_s(m.settle_s)),
+            "-",
+            "",
+            "",
+            "",
         ],
         [
             f"create {n} runs via API (1 client)",
@@ -482,6 +569,17 @@ def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str
             "",
         ],
     ]
+    rows.append(
+        [
+            "  HTTP floor: GET health, per request",
+            _ms(ry.floor_s),
+            ml_cell(_ms(m.floor_s)),
+            _ratio(ry.floor_s, m.floor_s),
+            "",
+            "",
+            "",
+        ]
+    )
     if threads > 1:
         rows.append(
             [
@@ -515,8 +613,8 @@ def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str
         ],
         [
             f"  runs returned (expected {expected})",
-            f"{ry.list_count} {ry.list_check}",
-            ml_cell(f"{m.list_count} {m.list_check}"),
+            _count(ry),
+            ml_cell(_count(m)),
             "",
             "",
             "",
@@ -557,20 +655,30 @@ def report(ry: Figures, ml: Figures | None, n: int, threads: int, ml_reason: str
     )
     print(table(header, rows))
     print()
-    mlflow_starts = "" if skipped else "  |  MLflow " + " ".join(f"{x:.2f}" for x in m.starts)
-    print("starts, s:  runyard " + " ".join(f"{x:.2f}" for x in ry.starts) + mlflow_starts)
+    print(
+        f"load average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f} "
+        f"on {os.cpu_count()} CPUs: other work on the machine skews every figure above"
+    )
+    print()
+    starts = "starts, s:  runyard " + " ".join(f"{x:.2f}" for x in ry.starts)
+    if m.starts:
+        starts += "  |  MLflow " + " ".join(f"{x:.2f}" for x in m.starts)
+    print(starts)
     if ry.list_s:
-        print(f"list, ms:   runyard min {min(ry.list_s) * 1000:.1f} max {max(ry.list_s) * 1000:.1f}"
-              + ("" if not m.list_s else f"  |  MLflow min {min(m.list_s) * 1000:.1f} "
-                 f"max {max(m.list_s) * 1000:.1f}"))  # fmt: skip
+        lists = f"list, ms:   runyard min {min(ry.list_s) * 1e3:.1f} max {max(ry.list_s) * 1e3:.1f}"
+        if m.list_s:
+            lists += f"  |  MLflow min {min(m.list_s) * 1e3:.1f} max {max(m.list_s) * 1e3:.1f}"
+        print(lists)
     if scale != 1:
         print(f"note: the create target is scaled to {n} runs ({TARGET_CREATE_S:g} s per 1,000).")
     print("'MLflow earlier': MLflow 3.17 on SQLite, measured earlier on this machine.")
     if skipped:
         print(f"MLflow skipped: {ml_reason}")
     else:
-        print(f"{m.note}: server with its default workers; search via POST /runs/search; "
-              "create directly = MlflowClient.create_run + log_batch.")  # fmt: skip
+        print(
+            f"{m.note}: server with its default workers; search via POST /runs/search; "
+            "create directly = MlflowClient.create_run + log_batch."
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -587,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 1 <= args.runs <= 100_000 or not 1 <= args.starts <= 10 or not 1 <= args.reps <= 1000:
         parser.error("--runs 1..100000, --starts 1..10, --reps 1..1000")
     work = make_workload(args.runs)
+    load_start = os.getloadavg()[0]
     python = bench_python()
     reason = ""
     if args.skip_mlflow:
@@ -611,7 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:  # keep runyard's figures when the peer breaks
                 reason = f"MLflow failed: {exc}"
                 log(reason)
-    report(ry, ml, args.runs, args.threads, reason)
+    report(ry, ml, work, args.threads, reason, (load_start, os.getloadavg()[0]))
     return 0
 
 
