@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from runyard.store.db import make_engine, upgrade
+from runyard.store.db import is_current, make_engine, upgrade
 from runyard.store.events import Events
 from runyard.store.experiments import Experiments
 from runyard.store.files import Files
@@ -35,7 +35,7 @@ class Store:
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:
         engine = make_engine(url)
-        if migrate:
+        if migrate and not is_current(engine):
             upgrade(engine)
         return cls(engine, runs_root)
 

@@ -8,25 +8,34 @@ column byte-shuffled so that zlib sees the slowly-changing high bytes side by si
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 
 FORMAT_V1 = 1
 _LEVEL = 1  # zlib's fastest level: most of the gain, a fraction of the cost
 
 
 def _shuffle(a: npt.NDArray[np.generic]) -> bytes:
+    import numpy as np
+
     return a.view(np.uint8).reshape(-1, 8).T.tobytes()
 
 
 def _unshuffle(raw: bytes, n: int, dtype: type[np.generic]) -> npt.NDArray[np.generic]:
+    import numpy as np
+
     return np.frombuffer(raw, dtype=np.uint8).reshape(8, n).T.copy().view(dtype).reshape(n)
 
 
 def encode(
     steps: npt.NDArray[np.int64], values: npt.NDArray[np.float64], ts: npt.NDArray[np.float64]
 ) -> bytes:
+    import numpy as np
+
     steps = np.ascontiguousarray(steps, dtype=np.int64)
     micros = np.round(np.asarray(ts, dtype=np.float64) * 1e6).astype(np.int64)
     payload = b"".join(
@@ -42,6 +51,8 @@ def encode(
 def decode(
     blob: bytes, n: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    import numpy as np
+
     if not blob or blob[0] != FORMAT_V1:
         raise ValueError(f"unknown metric chunk format {blob[:1]!r}")
     raw = zlib.decompress(blob[1:])

@@ -14,14 +14,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from runyard.store.metrics import Metrics, Series
 from runyard.store.run_state import RunState
 from runyard.store.tables import metric_batches
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger("runyard.run_files")
 
@@ -86,6 +88,8 @@ class RunFiles:
         self._cursors.pop(run_id, None)
 
     def _read_metrics(self, run_id: str, path: Path) -> int:
+        import numpy as np
+
         cur = self._cursor(run_id, path)
         if path.stat().st_size <= cur.offset:
             return 0

@@ -204,12 +204,12 @@ class Runs:
         depends_on: Sequence[str] = (),
     ) -> Run:
         """A new run; a caller-chosen ``run_id`` that exists already is a Conflict."""
-        run_id = run_id or new_run_id()
+        chosen, run_id = run_id is not None, run_id or new_run_id()
         now = time.time()
         unique_tags = list(dict.fromkeys(tags))
         with self._engine.begin() as conn:
             experiment_id = ensure_experiment(conn, experiment)
-            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first():
+            if chosen and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first():
                 raise Conflict(f"run {run_id!r} exists already")
             conn.execute(
                 runs.insert().values(

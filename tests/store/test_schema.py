@@ -9,7 +9,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from runyard.store import Store
-from runyard.store.db import current_revision, head_revision, make_engine, upgrade
+from runyard.store.db import (
+    HEAD,
+    current_revision,
+    head_revision,
+    is_current,
+    make_engine,
+    upgrade,
+)
 from runyard.store.tables import metadata
 
 
@@ -27,7 +34,12 @@ def test_upgrade_is_idempotent_and_reaches_head(tmp_path: Path) -> None:
     upgrade(engine)
     upgrade(engine)
     assert current_revision(engine) == head_revision() is not None
+    assert is_current(engine)
     engine.dispose()
+
+
+def test_head_constant_names_the_newest_migration() -> None:
+    assert head_revision() == HEAD
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +14,9 @@ from runyard.server.routes import ERRORS
 from runyard.server.schemas import GoalsIn, IngestOut, MetricBatch, MetricsOut, RunOut
 from runyard.store.metrics import Series
 from runyard.store.run_state import json_number
+
+if TYPE_CHECKING:
+    pass
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["metrics"], responses=ERRORS)
 
@@ -45,6 +47,8 @@ async def ingest_metrics(run_id: str, request: Request, store: StoreDep) -> Inge
     The body is parsed by pydantic-core straight from bytes: several times faster than
     FastAPI's generic body handling for batches of many thousands of points.
     """
+    import numpy as np
+
     try:
         batch = MetricBatch.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -82,6 +86,8 @@ def _downsample(s: Series, max_points: int) -> Series:
 
 
 def _series_json(s: Series) -> dict[str, Any]:
+    import numpy as np
+
     values: Any = s.values
     if not np.isfinite(s.values).all():
         values = [json_number(v) for v in s.values.tolist()]
