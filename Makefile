@@ -41,9 +41,12 @@ test: setup lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/runyard demo
 
-bench: setup
+bench: $(STAMP)
 	scripts/bench-venv.sh
 	$(BIN)/python benchmarks/runs_bench.py
+	$(BIN)/python benchmarks/ingest_bench.py
+	$(BIN)/python benchmarks/sdk_log_bench.py
+	$(BIN)/python benchmarks/scheduler_bench.py
 
 clean:
 	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache

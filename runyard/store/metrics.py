@@ -80,6 +80,15 @@ def _greater(a: Any, b: Any) -> sa.ColumnElement[Any]:
     return sa.case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
 
 
+def _goals_and_status(conn: sa.Connection, run_id: str) -> Any:
+    run = conn.execute(
+        sa.select(runs.c.metric_goals, runs.c.status).where(runs.c.id == run_id)
+    ).first()
+    if run is None:
+        raise NotFound(f"no run {run_id!r}")
+    return run
+
+
 def _refresh_summary(conn: sa.Connection, run_id: str) -> None:
     from runyard.store.run_state import compute_summary
 
@@ -131,11 +140,7 @@ class Metrics:
         """Store one batch atomically; a batch seen before (same source and seq) is skipped."""
         points = sum(len(s.steps) for s in series)
         with self._engine.begin() as conn:
-            run = conn.execute(
-                sa.select(runs.c.metric_goals, runs.c.status).where(runs.c.id == run_id)
-            ).first()
-            if run is None:
-                raise NotFound(f"no run {run_id!r}")
+            run = _goals_and_status(conn, run_id)
             if source is not None and seq is not None:
                 try:
                     with conn.begin_nested():
@@ -180,11 +185,7 @@ class Metrics:
     def set_goals(self, run_id: str, goals: dict[str, Goal], primary: str | None = None) -> None:
         """Say what "best" means per key; the best of points already stored is recomputed."""
         with self._engine.begin() as conn:
-            run = conn.execute(
-                sa.select(runs.c.metric_goals, runs.c.status).where(runs.c.id == run_id)
-            ).first()
-            if run is None:
-                raise NotFound(f"no run {run_id!r}")
+            run = _goals_and_status(conn, run_id)
             merged = {**run.metric_goals, **{k: g.value for k, g in goals.items()}}
             values: dict[str, Any] = {"metric_goals": merged}
             if primary is not None:
