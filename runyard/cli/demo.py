@@ -48,7 +48,11 @@ def submit_demo(url: str, token: str | None = None) -> None:
             r = http.post("/api/runs", json=job)
             r.raise_for_status()
             typer.echo(f"submitted {job['name']:<20} {r.json()['id']}", err=True)
-    typer.echo(f"\n  runyard demo: open {url}  (runyard watch, runyard ls -e digits)\n", err=True)
+    typer.echo(
+        f"\n  runyard demo: API and docs at {url}/docs; watch with `runyard watch`, "
+        "list with `runyard ls -e digits`\n",
+        err=True,
+    )
 
 
 def demo(
