@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,11 @@ def _lesser(a: Any, b: Any) -> sa.ColumnElement[Any]:
 
 def _greater(a: Any, b: Any) -> sa.ColumnElement[Any]:
     return sa.case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
+
+
+@functools.cache
+def _decoder() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="runyard-decode")
 
 
 def _goals_and_status(conn: sa.Connection, run_id: str) -> Any:
@@ -337,12 +344,18 @@ class Metrics:
             stmt = stmt.where(c.step_max >= start)
         if end is not None:
             stmt = stmt.where(c.step_min <= end)
-        parts: dict[str, list[tuple[Any, Any, Any]]] = {}
         with self._engine.connect() as conn:
             if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
                 raise NotFound(f"no run {run_id!r}")
-            for key, count, data in conn.execute(stmt.order_by(c.key, c.step_min, c.id)):
-                parts.setdefault(key, []).append(_codec.decode(data, count))
+            rows = conn.execute(stmt.order_by(c.key, c.step_min, c.id)).all()
+        # zlib and NumPy release the GIL: big reads decode their chunks on two threads.
+        if len(rows) > 2:
+            decoded = list(_decoder().map(lambda r: _codec.decode(r[2], r[1]), rows))
+        else:
+            decoded = [_codec.decode(data, count) for _, count, data in rows]
+        parts: dict[str, list[tuple[Any, Any, Any]]] = {}
+        for (key, _, _), part in zip(rows, decoded, strict=True):
+            parts.setdefault(key, []).append(part)
         out = {}
         for key, chunks in parts.items():
             steps = np.concatenate([p[0] for p in chunks])
