@@ -56,8 +56,8 @@ def submit_demo(url: str, token: str | None = None) -> None:
 
 
 def demo(
-    port: Annotated[int | None, typer.Option(help="[default: 8420]")] = None,
-    home: Annotated[Path | None, typer.Option(help="[default: ~/.runyard]")] = None,
+    port: Annotated[int | None, typer.Option(help="(default: 8420)")] = None,
+    home: Annotated[Path | None, typer.Option(help="(default: ~/.runyard)")] = None,
 ) -> None:
     """Start the server on 127.0.0.1 and submit the example jobs (digits, PyTorch on CPU)."""
     if not EXAMPLE.is_file():

@@ -33,7 +33,7 @@ def _json_or_text(value: str) -> Any:
 
 def submit(
     command: Annotated[list[str], typer.Argument(help="The command and its arguments, after --.")],
-    name: Annotated[str | None, typer.Option(help="The run's name [default: generated].")] = None,
+    name: Annotated[str | None, typer.Option(help="The run's name (default: generated).")] = None,
     experiment: Annotated[str, typer.Option("--experiment", "-e")] = "default",
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Repeatable.")] = None,
     param: Annotated[
@@ -54,7 +54,7 @@ def submit(
     timeout: Annotated[float | None, typer.Option(min=0, help="Seconds per attempt.")] = None,
     grace: Annotated[float, typer.Option(min=0, help="Seconds from SIGTERM to SIGKILL.")] = 10,
     depends_on: Annotated[list[str] | None, typer.Option(help="Run id; repeatable.")] = None,
-    cwd: Annotated[str | None, typer.Option(help="[default: the current directory]")] = None,
+    cwd: Annotated[str | None, typer.Option(help="(default: the current directory)")] = None,
     shell: Annotated[bool, typer.Option(help="Run the command through /bin/sh -c.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
@@ -109,7 +109,7 @@ def retry(run_id: Annotated[str, typer.Argument()]) -> None:
 def logs(
     run_id: Annotated[str, typer.Argument()],
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow until it ends.")] = False,
-    attempt: Annotated[int | None, typer.Option(min=1, help="[default: the latest]")] = None,
+    attempt: Annotated[int | None, typer.Option(min=1, help="(default: the latest)")] = None,
     tail: Annotated[int | None, typer.Option("--tail", "-n", min=1, help="Last N lines.")] = None,
 ) -> None:
     """Print a run's log; with -f, follow it as it grows."""

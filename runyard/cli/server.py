@@ -15,22 +15,22 @@ from runyard.config import Settings, is_loopback
 
 
 def server(
-    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind [default: 8420].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default: 8420).")] = None,
     token: Annotated[
         str | None, typer.Option(help="Require `Authorization: Bearer TOKEN` on every route.")
     ] = None,
-    home: Annotated[Path | None, typer.Option(help="Data folder [default: ~/.runyard].")] = None,
+    home: Annotated[Path | None, typer.Option(help="Data folder (default: ~/.runyard).")] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL [default: SQLite under home].")
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite under home).")
     ] = None,
     gpus: Annotated[
-        int | None, typer.Option(min=0, help="GPUs to schedule [default: NVML's count, 0 without].")
+        int | None, typer.Option(min=0, help="GPUs to schedule (default: NVML's count, 0 without).")
     ] = None,
     slots: Annotated[
         int | None,
         typer.Option(
-            "--slots", "--cpus", min=1, help="CPU slots to schedule [default: CPU count]."
+            "--slots", "--cpus", min=1, help="CPU slots to schedule (default: CPU count)."
         ),
     ] = None,
 ) -> None:
