@@ -201,11 +201,13 @@ class Scheduler:
         if run_dir.is_dir():
             self.store.run_files.scan(launch.run_id, run_dir)
         if status is AttemptStatus.SUCCEEDED:
-            self._end_run(launch.run_id, RunStatus.COMPLETED, None, spec)
+            self._end_run(launch.run_id, RunStatus.COMPLETED, None, (spec, run_dir))
         elif status is AttemptStatus.CANCELLED:
             if cancel:  # rollback requested
                 self._rollback(launch.run_id, launch.attempt, run_dir)
-            self._end_run(launch.run_id, RunStatus.CANCELLED, "cancelled by request", spec)
+            self._end_run(
+                launch.run_id, RunStatus.CANCELLED, "cancelled by request", (spec, run_dir)
+            )
         elif policy.should_retry(spec, status, launch.attempt):
             delay = policy.retry_delay(spec, launch.attempt)
             reason = f"attempt {launch.attempt} {verdict.reason}; retrying in {delay:.1f} s"
@@ -217,19 +219,21 @@ class Scheduler:
                 launch.run_id,
                 RunStatus.FAILED,
                 f"attempt {launch.attempt} {verdict.reason}; {left}",
-                spec,
+                (spec, run_dir),
             )
 
     def _end_run(
-        self, run_id: str, status: RunStatus, reason: str | None, spec: JobSpec | None = None
+        self,
+        run_id: str,
+        status: RunStatus,
+        reason: str | None,
+        attempt: tuple[JobSpec, Path] | None = None,
     ) -> None:
-        """End a run for good; queued dependants of a run that did not complete are
-        cancelled by the scheduling pass that follows."""
-        if spec is not None:
-            run = self.store.runs.get(run_id)
-            items = checklist.evaluate(
-                Path(run.run_dir), spec.expect, self.store.files.checkpoints(run_id)
-            )
+        """End a run for good, with its checklist when an attempt ran (its spec and run dir);
+        queued dependants of a run that did not complete are cancelled by the next pass."""
+        if attempt is not None:
+            spec, run_dir = attempt
+            items = checklist.evaluate(run_dir, spec.expect, self.store.files.checkpoints(run_id))
             self.store.jobs.set_checklist(run_id, items)
         if self.store.run_state.finish(run_id, status, reason=reason, by_runner=True):
             self.store.events.emit("status", run_id, status=status.value, reason=reason)
