@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import db, demo, gc, jobs, runs, server, sync, watch
+from runyard.cli import db, demo, gc, jobs, runs, server, sync, system, watch
 
 app = typer.Typer(
     name="runyard",
@@ -26,6 +26,7 @@ app.command()(watch.watch)
 app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)
+app.command()(system.system)
 app.add_typer(db.app, name="db")
 
 

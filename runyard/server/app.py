@@ -24,7 +24,9 @@ from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
-from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
+from runyard.server.prometheus import build_registry
+from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs, system
+from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
@@ -102,15 +104,19 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
     scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
+    sampler = Sampler(store, settings, expected_gpus=gpus)
+    registry, ingest_meter = build_registry(store, resources, sampler)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         maintenance = Maintenance(store, settings)
         maintenance.start()
         scheduler.start()
+        sampler.start()
         try:
             yield
         finally:
+            sampler.stop()
             scheduler.stop()
             maintenance.stop()
 
@@ -123,11 +129,14 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.settings = settings
     app.state.store = store
     app.state.scheduler = scheduler
+    app.state.sampler = sampler
+    app.state.prometheus = registry
+    app.state.ingest_meter = ingest_meter
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, jobs, lifecycle, metrics, files):
+    for module in (health, experiments, runs, jobs, lifecycle, metrics, files, system):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
