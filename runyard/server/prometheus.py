@@ -60,7 +60,7 @@ class IngestMeter:
         now = time.monotonic()
         window = min(float(RATE_WINDOW_S), max(1.0, now - self._born))
         with self._lock:
-            points = sum(n for sec, n in self._seconds if sec > now - window)
+            points = sum(n for sec, n in self._seconds if sec + 1 > now - window)
         return points / window
 
 

@@ -1,6 +1,7 @@
 """Health: each part of the host is healthy, warning or critical by configurable thresholds.
 
-A threshold is reached at or above its value. CPU has thresholds of its own because a
+A part is warning (critical) when its value is above the warning (critical) threshold, so
+100 % turns a percentage's check off. CPU has thresholds of its own because a
 training box at 90 % CPU is busy, not ill; GPUs are judged by temperature only, because a
 training job that fills a GPU's memory (PyTorch's caching allocator does) is normal.
 """
@@ -39,9 +40,9 @@ class Level:
     def of(self, value: float | None) -> Status:
         if value is None:
             return Status.HEALTHY
-        if value >= self.critical:
+        if value > self.critical:
             return Status.CRITICAL
-        if value >= self.warning:
+        if value > self.warning:
             return Status.WARNING
         return Status.HEALTHY
 
