@@ -23,8 +23,8 @@ from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
-from runyard.server.prometheus import build_registry
 from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs, system
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
@@ -105,7 +105,6 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
     scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
     sampler = Sampler(store, settings, expected_gpus=gpus)
-    registry, ingest_meter = build_registry(store, resources, sampler)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -130,8 +129,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.store = store
     app.state.scheduler = scheduler
     app.state.sampler = sampler
-    app.state.prometheus = registry
-    app.state.ingest_meter = ingest_meter
+    app.state.ingest_meter = IngestMeter()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

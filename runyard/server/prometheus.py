@@ -1,5 +1,8 @@
 """`GET /metrics`: the server in Prometheus' text format.
 
+Imported on the first scrape, not at start: a server nobody scrapes never loads
+prometheus_client.
+
 One CollectorRegistry per app (not prometheus_client's global one), so that a process that
 builds many apps (the tests) never registers a name twice. Gauges are read when scraped:
 run counts from the store, slots from the scheduler's Resources, host figures from the
@@ -8,60 +11,21 @@ sampler's newest sample (no sampling at scrape time).
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Iterator
 
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry, Counter, ProcessCollector
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from runyard.entities import RunStatus
 from runyard.runner.resources import Resources
+from runyard.server.ingest_meter import IngestMeter
 from runyard.server.sampler import Sampler
 from runyard.store import Store
 from runyard.store.tables import runs
 from runyard.telemetry import HostSample
 from runyard.telemetry.health import rank
-
-RATE_WINDOW_S = 60
-
-
-class IngestMeter:
-    """Metric points accepted by the ingest route: a counter, and points/s over the last
-    minute (for a glance without PromQL's rate())."""
-
-    def __init__(self, registry: CollectorRegistry):
-        self._counter = Counter(
-            "runyard_metric_points_ingested",
-            "Metric points accepted by POST /api/runs/{id}/metrics.",
-            registry=registry,
-        )
-        self._seconds: deque[list[int]] = deque()  # [whole second, points]
-        self._born = time.monotonic()
-        self._lock = threading.Lock()
-
-    def add(self, points: int) -> None:
-        if points <= 0:
-            return
-        self._counter.inc(points)
-        now = int(time.monotonic())
-        with self._lock:
-            if self._seconds and self._seconds[-1][0] == now:
-                self._seconds[-1][1] += points
-            else:
-                self._seconds.append([now, points])
-            while self._seconds[0][0] <= now - RATE_WINDOW_S:
-                self._seconds.popleft()
-
-    def rate(self) -> float:
-        now = time.monotonic()
-        window = min(float(RATE_WINDOW_S), max(1.0, now - self._born))
-        with self._lock:
-            points = sum(n for sec, n in self._seconds if sec + 1 > now - window)
-        return points / window
 
 
 class _Gauges(Collector):
@@ -74,6 +38,11 @@ class _Gauges(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._runs()
         yield from self._slots()
+        yield CounterMetricFamily(
+            "runyard_metric_points_ingested",
+            "Metric points accepted by POST /api/runs/{id}/metrics.",
+            value=self.meter.total,
+        )
         yield GaugeMetricFamily(
             "runyard_ingest_points_per_second",
             "Metric points ingested per second over the last minute.",
@@ -166,10 +135,9 @@ def _gpus(sample: HostSample) -> Iterator[Metric]:
 
 
 def build_registry(
-    store: Store, resources: Resources, sampler: Sampler
-) -> tuple[CollectorRegistry, IngestMeter]:
+    store: Store, resources: Resources, sampler: Sampler, meter: IngestMeter
+) -> CollectorRegistry:
     registry = CollectorRegistry()
-    meter = IngestMeter(registry)
     registry.register(_Gauges(store, resources, sampler, meter))
     ProcessCollector(registry=registry)  # the server's own CPU, memory and open files
-    return registry, meter
+    return registry

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from runyard.server.routes import ERRORS
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import SystemHistoryOut, SystemOut
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
 router = APIRouter(tags=["system"], responses=ERRORS)
 MAX_HISTORY_MINUTES = 31 * 24 * 60
+_registry_lock = threading.Lock()
 
 
 def _sampler(request: Request) -> Sampler:
@@ -39,12 +43,27 @@ def system_history(
     return SystemHistoryOut.model_validate(_sampler(request).history.columns(minutes))
 
 
+def _registry(request: Request) -> CollectorRegistry:
+    """The app's own registry (never prometheus_client's global one), made at the first scrape."""
+    state = request.app.state
+    with _registry_lock:
+        registry: CollectorRegistry | None = getattr(state, "prometheus", None)
+        if registry is None:
+            from runyard.server.prometheus import build_registry
+
+            registry = state.prometheus = build_registry(
+                state.store, state.scheduler.resources, state.sampler, state.ingest_meter
+            )
+    return registry
+
+
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 def prometheus_metrics(request: Request) -> Response:
     """Runs by status, queue length, slots, ingest rate and host gauges, for Prometheus."""
-    registry: CollectorRegistry = request.app.state.prometheus
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(_registry(request)), media_type=CONTENT_TYPE_LATEST)
