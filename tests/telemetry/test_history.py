@@ -53,3 +53,15 @@ def test_a_gpu_missing_from_a_sample_has_nulls_there() -> None:
         {"index": 0, "name": "gpu0", "utilization": [10, 11], "memory_percent": [25.0, 25.0]},
         {"index": 1, "name": "gpu1", "utilization": [20, None], "memory_percent": [50.0, None]},
     ]
+
+
+def test_a_gpu_first_seen_after_the_ring_wrapped() -> None:
+    history = History(interval_s=1, capacity=3)
+    for t in range(5):
+        history.append(_sample(float(t), float(t)))
+    history.append(_sample(5.0, 5.0, [_gpu(2, 70)]))
+    cols = history.columns(minutes=1, now=5.0)
+    assert cols["ts"] == [3.0, 4.0, 5.0] and cols["cpu_percent"] == [3.0, 4.0, 5.0]
+    (gpu,) = cols["gpus"]
+    assert (gpu["index"], gpu["name"]) == (2, "gpu2")
+    assert gpu["utilization"] == [None, None, 70] and gpu["memory_percent"] == [None, None, 25.0]
