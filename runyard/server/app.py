@@ -25,6 +25,7 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
+from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
@@ -144,6 +145,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.settings = settings
     app.state.store = store
     app.state.scheduler = scheduler
+    app.state.chart_cache = ChartCache()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
