@@ -8,7 +8,9 @@ to 127.0.0.1. Measured, each as a latency distribution (p50, p99, max):
 - list: GET /api/runs?limit=100 (the dashboard's first page), and the same ordered by a final
   metric with a filter on it;
 - chart: GET /api/runs/{id}/metrics?keys=K&max_points=1000 on the 1M-point run (200,000 points
-  per key, read and downsampled with MinMaxLTTB on every request: nothing is cached);
+  per key, downsampled with MinMaxLTTB): a dashboard's repeated read, served from the chart
+  cache once computed; and a zoom, a window never asked for before (50,000 to 100,000 points
+  read and downsampled on every request: the cache never helps);
 at 1 client (sequential requests on one keep-alive connection) and at 16 clients (16
 connections in flight at once from one asyncio process). Client and server share the
 machine's cores, as they do when the dashboard runs beside the server.
@@ -120,6 +122,15 @@ async def _measure(url: str, make: Request, clients: int, total: int) -> list[fl
     return latencies
 
 
+def _zoom(run_id: str, rng: random.Random) -> str:
+    """A window no request asked for before (a zoom): read and downsampled afresh."""
+    per_key = BIG_POINTS // len(KEYS)
+    start = rng.randrange(0, per_key // 2)
+    end = start + rng.randrange(per_key // 4, per_key // 2)
+    key = rng.choice(KEYS)
+    return f"/api/runs/{run_id}/metrics?keys={key}&max_points={MAX_POINTS}&start={start}&end={end}"
+
+
 def _pct(xs: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
@@ -153,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"/api/runs/{big}/metrics?keys={rng.choice(KEYS)}&max_points={MAX_POINTS}",
                 None,
             ),
+            "chart zoom, never cached": lambda: ("GET", _zoom(big, rng), None),
         }
         rows = []
         with server(
