@@ -121,13 +121,14 @@ def test_history_is_columnar(make_client: MakeClient) -> None:
         hist = _poll(lambda: len((h := client.get("/api/system/history").json())["ts"]) >= 3 and h)
         bad = client.get("/api/system/history", params={"minutes": 0})
         too_far = client.get("/api/system/history", params={"minutes": 10**9})
+        padded = client.get("/api/system/history", params={"minutes": "\n1"})
     assert hist["interval_s"] == 0.05
     n = len(hist["ts"])
     assert len(hist["cpu_percent"]) == len(hist["memory_percent"]) == len(hist["disk_percent"]) == n
     times = [datetime.fromisoformat(t).timestamp() for t in hist["ts"]]
     assert times == sorted(times) and hist["gpus"] == []
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
-    assert too_far.status_code == 422
+    assert too_far.status_code == 422 and padded.status_code == 422
 
 
 def _scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
