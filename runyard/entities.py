@@ -94,6 +94,11 @@ class Run:
     reason: str | None = None  # why it ended as it did, or why it is retrying
     priority: int = 0
 
+    @property
+    def depends_on(self) -> list[str]:
+        """The runs this one waits for (its job spec's); none for a tracked-only run."""
+        return list((self.spec or {}).get("depends_on", ()))
+
 
 @dataclass(frozen=True, slots=True)
 class MetricSummary:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,6 +22,7 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
+from runyard.server import dashboard
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
@@ -59,8 +60,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and (page := dashboard.page_for(request)) is not None:
+        return page  # a dashboard path (/, /runs/ID…): the single-page app routes it
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
@@ -129,6 +132,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     for module in (health, experiments, runs, jobs, lifecycle, metrics, files):
         app.include_router(module.router)
+    dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
     token = settings.token_value

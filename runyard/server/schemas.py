@@ -252,6 +252,9 @@ class RunOut(_Out):
     metrics: dict[str, float] = Field(description="The last value of each metric key.")
     reason: str | None = Field(description="Why it ended as it did, or why it is retrying.")
     priority: int = 0
+    depends_on: list[str] = Field(
+        default_factory=list, description="Runs that must complete first (a pipeline)."
+    )
 
 
 class AttemptOut(_Out):

@@ -1,0 +1,98 @@
+// Every metric of a run, one chart per key, grouped by prefix (train/, val/, system/…).
+// Each chart reads about as many points as it is wide; a zoom reads that step range again at
+// full detail.
+
+import { useMemo, useState } from "react";
+import { useMetrics, useSummary } from "../../api/hooks";
+import type { Run } from "../../api/types";
+import { fmtNumber, metricGroup } from "../../lib/format";
+import { useWidth } from "../../lib/hooks";
+import { Chart, type Line } from "../Chart";
+import { Empty, ErrorState, Panel } from "../States";
+
+const ORDER = ["train", "val", "system"];
+
+export function groupKeys(keys: string[]): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const key of [...keys].sort()) {
+    const g = metricGroup(key);
+    groups.set(g, [...(groups.get(g) ?? []), key]);
+  }
+  const rank = (g: string) => (ORDER.includes(g) ? ORDER.indexOf(g) : ORDER.length);
+  return [...groups.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
+}
+
+export function RunCharts({ run }: { run: Run }) {
+  const keys = Object.keys(run.metrics);
+  const groups = useMemo(() => groupKeys(keys), [keys.join(",")]); // eslint-disable-line
+  return (
+    <Panel title="Charts" id="charts">
+      {keys.length === 0 ? (
+        <Empty title="No metrics yet" icon="∿">
+          <p>
+            Charts appear here as soon as the run logs a metric (
+            <code>run.log(&#123;"train/loss": 0.3&#125;)</code>).
+          </p>
+        </Empty>
+      ) : (
+        groups.map(([group, groupKeys]) => (
+          <section key={group} className="chart-group" aria-label={`${group} metrics`}>
+            <h3 className="group-title">
+              {group === "other" ? "other" : `${group}/`}{" "}
+              <span className="muted small">{groupKeys.length}</span>
+            </h3>
+            <div className="chart-grid">
+              {groupKeys.map((key) => (
+                <ChartCard key={key} runId={run.id} metric={key} last={run.metrics[key]} />
+              ))}
+            </div>
+          </section>
+        ))
+      )}
+    </Panel>
+  );
+}
+
+function ChartCard({ runId, metric, last }: { runId: string; metric: string; last: Run["metrics"][string] | undefined }) {
+  const [ref, width] = useWidth<HTMLDivElement>(50);
+  const [zoom, setZoom] = useState<[number, number] | null>(null);
+  const summary = useSummary(runId);
+  const total = summary.data?.metrics[metric]?.count;
+  const maxPoints = Math.max(100, Math.min(4000, width || 0));
+  const data = useMetrics(
+    runId,
+    { keys: [metric], start: zoom?.[0], end: zoom?.[1], maxPoints },
+    width > 0,
+  );
+  const series = data.data?.metrics[metric];
+  const lines: Line[] = useMemo(
+    () => (series ? [{ label: metric, steps: series.steps, values: series.values }] : []),
+    [series, metric],
+  );
+  return (
+    <div className="chart-card" data-metric={metric} ref={ref}>
+      <div className="chart-head">
+        <h4 title={metric}>{metric}</h4>
+        <span className="muted small tabular">
+          {fmtNumber(last)}
+          {total != null ? ` · ${total.toLocaleString()} pts` : ""}
+        </span>
+      </div>
+      {zoom ? (
+        <div className="zoom-note small">
+          steps {Math.floor(zoom[0]).toLocaleString()}–{Math.ceil(zoom[1]).toLocaleString()}
+          <button type="button" className="btn btn-small btn-ghost" onClick={() => setZoom(null)}>
+            Reset zoom
+          </button>
+        </div>
+      ) : null}
+      {data.isError ? (
+        <ErrorState error={data.error} what="Metric" retry={() => void data.refetch()} />
+      ) : lines.length ? (
+        <Chart title={metric} lines={lines} onZoom={setZoom} height={180} />
+      ) : (
+        <div className="chart-placeholder skeleton" aria-label="Loading chart" />
+      )}
+    </div>
+  );
+}
