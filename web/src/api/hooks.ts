@@ -9,6 +9,7 @@ import {
   useQueryClient,
 } from "@tanstack/react-query";
 import { ApiError, api, enc, qs } from "./client";
+import { liveState } from "./live";
 import type {
   ArtifactFile,
   ArtifactTree,
@@ -109,7 +110,11 @@ export interface MetricsRead {
   maxPoints?: number;
 }
 
-export function useMetrics(id: string, read: MetricsRead, enabled = true) {
+/** Poll while a run is active and live events are unavailable; an ended run does not change. */
+export const pollWhile = (active: boolean) => () =>
+  active && liveState() !== "live" ? 5_000 : (false as const);
+
+export function useMetrics(id: string, read: MetricsRead, enabled = true, active = true) {
   const keys = read.keys.join(",");
   return useQuery({
     queryKey: ["metrics", id, keys, read.start ?? null, read.end ?? null, read.maxPoints ?? null],
@@ -124,7 +129,7 @@ export function useMetrics(id: string, read: MetricsRead, enabled = true) {
       ),
     enabled: enabled && read.keys.length > 0,
     placeholderData: keepPreviousData,
-    refetchInterval: false,
+    refetchInterval: pollWhile(active),
   });
 }
 

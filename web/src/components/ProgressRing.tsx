@@ -38,7 +38,7 @@ export function ProgressRing({
           transform={`rotate(-90 ${size / 2} ${size / 2})`}
         />
       </svg>
-      <span className="ring-text" style={{ fontSize: size >= 60 ? 15 : 11 }}>
+      <span className="ring-text" style={{ fontSize: size >= 60 ? 15 : p >= 99.5 ? 9.5 : 11 }}>
         {Math.floor(p)}%
       </span>
     </span>

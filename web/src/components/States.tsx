@@ -43,6 +43,12 @@ function describe(error: unknown, what: string): { title: string; body: string; 
         title: "Can't reach the runyard server",
         body: "Is `runyard server` running? This page retries by itself when it comes back.",
       };
+    if (error.isNotFound && error.message === "Not Found")
+      return {
+        code: "unavailable",
+        title: `${what} isn't available on this server`,
+        body: "This runyard server is older than the dashboard: update it, then reload.",
+      };
     if (error.isNotFound)
       return { code: "not_found", title: `${what} not found`, body: error.message };
     return { code: error.code, title: `Could not load ${what.toLowerCase()}`, body: error.message };

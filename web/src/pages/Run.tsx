@@ -95,8 +95,7 @@ function RunView({ run }: { run: Run }) {
           </div>
           {run.reason ? (
             <p className={`reason tone-${statusTone(run.status)}`}>
-              <span aria-hidden="true">ⓘ </span>
-              {run.reason}
+              <strong>Reason:</strong> {run.reason}
             </p>
           ) : null}
         </div>

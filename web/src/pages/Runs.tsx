@@ -390,7 +390,12 @@ function RunRow({
         {run.experiment}
       </div>
       <div role="cell" className="cell c-status">
-        <StatusBadge status={run.status} early={run.early_stopped} />
+        <StatusBadge status={run.status} />
+        {run.early_stopped ? (
+          <div className="small muted early-note">
+            <span aria-hidden="true">⏹ </span>early-stopped
+          </div>
+        ) : null}
       </div>
       <div role="cell" className="cell c-progress" data-label="Progress">
         <ProgressBar percent={pct} tone={statusTone(run.status)} />

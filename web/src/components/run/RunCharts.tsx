@@ -5,7 +5,7 @@
 import { useMemo, useState } from "react";
 import { useMetrics, useSummary } from "../../api/hooks";
 import type { Run } from "../../api/types";
-import { fmtNumber, metricGroup } from "../../lib/format";
+import { fmtNumber, isTerminal, metricGroup } from "../../lib/format";
 import { useWidth } from "../../lib/hooks";
 import { Chart, type Line } from "../Chart";
 import { Empty, ErrorState, Panel } from "../States";
@@ -43,7 +43,13 @@ export function RunCharts({ run }: { run: Run }) {
             </h3>
             <div className="chart-grid">
               {groupKeys.map((key) => (
-                <ChartCard key={key} runId={run.id} metric={key} last={run.metrics[key]} />
+                <ChartCard
+                  key={key}
+                  runId={run.id}
+                  metric={key}
+                  last={run.metrics[key]}
+                  active={!isTerminal(run.status)}
+                />
               ))}
             </div>
           </section>
@@ -53,7 +59,17 @@ export function RunCharts({ run }: { run: Run }) {
   );
 }
 
-function ChartCard({ runId, metric, last }: { runId: string; metric: string; last: Run["metrics"][string] | undefined }) {
+function ChartCard({
+  runId,
+  metric,
+  last,
+  active,
+}: {
+  runId: string;
+  metric: string;
+  last: Run["metrics"][string] | undefined;
+  active: boolean;
+}) {
   const [ref, width] = useWidth<HTMLDivElement>(50);
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const summary = useSummary(runId);
@@ -63,6 +79,7 @@ function ChartCard({ runId, metric, last }: { runId: string; metric: string; las
     runId,
     { keys: [metric], start: zoom?.[0], end: zoom?.[1], maxPoints },
     width > 0,
+    active,
   );
   const series = data.data?.metrics[metric];
   const lines: Line[] = useMemo(

@@ -1,0 +1,90 @@
+"""The run page, live: charts grow while a job trains, the log follows, checkpoints delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Live, until
+
+pytestmark = pytest.mark.browser
+
+
+def _points(page: Page, metric: str) -> int:
+    figure = page.locator(f'.chart-card[data-metric="{metric}"] figure.chart')
+    if figure.count() == 0:
+        return 0
+    return int(figure.get_attribute("data-points") or 0)
+
+
+def test_a_chart_grows_while_its_run_trains(live: Live, page: Page) -> None:
+    run = live.train(
+        "growing", "--steps", "800", "--epochs", "4", "--pace-every", "2", "--pace-s", "0.05"
+    )  # about 20 s
+    live.wait_status(run["id"], "running")
+    until(lambda: live.get(f"/api/runs/{run['id']}").json()["metrics"])
+    page.goto(f"{live.url}/runs/{run['id']}")
+    expect(page.get_by_role("heading", name="growing")).to_be_visible()
+    first = until(lambda: _points(page, "train/m0"), timeout=20)
+    assert page.evaluate("performance.getEntriesByName('chart-painted').length") == 1
+    until(lambda: _points(page, "train/m0") > first, timeout=30)
+    assert live.get(f"/api/runs/{run['id']}").json()["status"] == "running"  # grew live
+    expect(page.locator('.chart-card[data-metric="train/m0"] canvas')).to_have_count(1)
+    live.post(f"/api/runs/{run['id']}/cancel")
+
+
+def test_the_log_follows_new_lines(live: Live, page: Page) -> None:
+    run = live.train(
+        "chatty", "--steps", "3000", "--pace-every", "10", "--pace-s", "0.05",
+        "--report-every", "10",
+    )  # fmt: skip
+    live.wait_status(run["id"], "running")
+    page.goto(f"{live.url}/runs/{run['id']}")
+    log = page.get_by_test_id("log")
+    expect(page.get_by_test_id("log-follow")).to_be_checked()
+    expect(log).to_contain_text("logged 10", timeout=20_000)
+    seen = log.inner_text().count("logged ")
+    until(lambda: log.inner_text().count("logged ") > seen + 2, timeout=20)
+    page.get_by_test_id("log-follow").uncheck()  # paused: the text stops changing
+    expect(page.locator(".log-status")).to_contain_text("paused")
+    live.post(f"/api/runs/{run['id']}/cancel")
+
+
+def test_deleting_a_checkpoint_removes_its_file(live: Live, page: Page) -> None:
+    run = live.train("with-checkpoints", "--steps", "20", "--epochs", "2")
+    done = live.wait_status(run["id"], "completed")
+    checkpoints = live.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
+    victim = next(c for c in checkpoints if c["name"] == "epoch-0.pt")
+    path = Path(done["run_dir"]) / victim["path"]
+    assert path.is_file()
+    page.goto(f"{live.url}/runs/{run['id']}#checkpoints")
+    row = page.locator('tr[data-checkpoint="epoch-0.pt"]')
+    expect(row).to_be_visible()
+    row.get_by_role("button", name="Delete checkpoint epoch-0.pt").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Delete checkpoint epoch-0.pt?")
+    dialog.get_by_role("button", name="Cancel").click()  # nothing happens without a confirm
+    assert path.is_file()
+    row.get_by_role("button", name="Delete checkpoint epoch-0.pt").click()
+    dialog.get_by_role("button", name="Delete", exact=True).click()
+    expect(row).to_have_count(0)
+    until(lambda: not path.exists(), timeout=10)
+    expect(page.locator('tr[data-checkpoint="epoch-1.pt"]')).to_be_visible()
+    names = [
+        c["name"] for c in live.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
+    ]
+    assert "epoch-0.pt" not in names and "epoch-1.pt" in names
+
+
+def test_a_missing_run_gets_a_designed_error(live: Live, page: Page) -> None:
+    page.goto(f"{live.url}/runs/nosuchrun0000000")
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_attribute("data-error", "not_found")
+    expect(alert).to_contain_text("Run not found")
+    expect(alert).to_contain_text("no run 'nosuchrun0000000'")
+    alert.get_by_role("link", name="All runs").click()
+    expect(page).to_have_url(f"{live.url}/runs")
+    page.goto(f"{live.url}/no/such/page")
+    expect(page.get_by_role("alert")).to_contain_text("Page not found")
