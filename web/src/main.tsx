@@ -3,6 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { ApiError } from "./api/client";
+import { prefetchFor } from "./api/hooks";
 import { liveState, startLive } from "./api/live";
 import { App } from "./App";
 import "./styles.css";
@@ -20,6 +21,7 @@ const queryClient = new QueryClient({
   },
 });
 
+prefetchFor(queryClient, window.location.pathname);
 startLive(queryClient);
 
 createRoot(document.getElementById("root")!).render(

@@ -2,7 +2,9 @@
 // invalidate exactly what changed (see live.ts).
 
 import {
+  type QueryClient,
   keepPreviousData,
+  queryOptions,
   useInfiniteQuery,
   useMutation,
   useQuery,
@@ -32,8 +34,17 @@ import type {
 
 const runPath = (id: string) => `/api/runs/${enc(id)}`;
 
+export const runQuery = (id: string) =>
+  queryOptions({ queryKey: ["run", id], queryFn: () => api.get<Run>(runPath(id)) });
+
 export function useRun(id: string) {
-  return useQuery({ queryKey: ["run", id], queryFn: () => api.get<Run>(runPath(id)) });
+  return useQuery(runQuery(id));
+}
+
+/** Start the first read of a deep link while React is still starting. */
+export function prefetchFor(qc: QueryClient, pathname: string): void {
+  const run = /^\/runs\/([^/]+)\/?$/.exec(pathname);
+  if (run?.[1]) void qc.prefetchQuery(runQuery(decodeURIComponent(run[1])));
 }
 
 export function useProgress(id: string, enabled = true) {

@@ -2,7 +2,7 @@
 // step range at full detail), double-click to zoom out. Series are told apart by colour *and*
 // dash pattern, and named in the legend.
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { num } from "../api/client";
@@ -80,18 +80,20 @@ export function Chart({
       if (entry) setWidth(Math.floor(entry.contentRect.width));
     });
     ro.observe(el);
-    setWidth(Math.floor(el.getBoundingClientRect().width));
     return () => ro.disconnect();
   }, []);
 
-  // Build the plot when its shape changes; later data only goes through setData.
-  useEffect(() => {
+  // Build the plot when its shape changes (before the browser paints: no empty frame); later
+  // data only goes through setData.
+  useLayoutEffect(() => {
     const el = box.current;
-    if (!el || width <= 0) return;
+    if (!el) return;
+    const w = Math.floor(el.getBoundingClientRect().width);
+    if (w <= 0) return;
     const axis = cssVar("--muted", "#6b7280");
     const grid = cssVar("--grid", "rgba(0,0,0,0.07)");
     const opts: uPlot.Options = {
-      width,
+      width: w,
       height,
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
@@ -137,13 +139,19 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height, width > 0]);
+  }, [shape, height]);
 
   useEffect(() => {
-    plot.current?.setSize({ width, height });
+    const u = plot.current;
+    if (u && width > 0 && width !== u.width) u.setSize({ width, height });
   }, [width, height]);
 
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false; // the plot was just built with these
+      return;
+    }
     plot.current?.setData(aligned(lines));
   }, [lines]);
 

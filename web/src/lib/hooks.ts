@@ -1,6 +1,6 @@
 // Small React hooks shared by pages.
 
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 
 /** The current time, refreshed every `ms`: durations of running runs tick. */
 export function useNow(ms = 1000): number {
@@ -23,11 +23,12 @@ export function useMediaQuery(query: string): boolean {
   );
 }
 
-/** The width of an element, rounded to `step` px so that small resizes do not refetch. */
+/** The width of an element, rounded to `step` px so that small resizes do not refetch.
+ * Measured before the first paint, so that what depends on it starts at once. */
 export function useWidth<T extends HTMLElement>(step = 1): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
   const [width, setWidth] = useState(0);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     const round = (w: number) => Math.max(step, Math.round(w / step) * step);

@@ -5,6 +5,7 @@ import { Link, useParams } from "react-router";
 import { useChecklist, useProgress, useRun, useSummary } from "../api/hooks";
 import type { Run } from "../api/types";
 import { CopyButton } from "../components/Copy";
+import { Deferred } from "../components/Deferred";
 import { ProgressRing } from "../components/ProgressRing";
 import { StatusBadge, statusTone } from "../components/Status";
 import { ErrorState, Loading } from "../components/States";
@@ -108,9 +109,9 @@ function RunView({ run }: { run: Run }) {
         <div className="card card-progress">
           <ProgressRing percent={pct} size={72} tone={statusTone(run.status)} label="Run progress" />
           <div>
-            <div className="card-label">Progress</div>
-            <div className="card-value" data-testid="epochs">
-              {total ? `epoch ${run.early_stopped ? (run.stopped_at_epoch ?? epoch) : (epoch ?? 0)}/${total}` : "—"}
+            <div className="card-label">Epoch</div>
+            <div className="card-value tabular" data-testid="epochs">
+              {total ? `${run.early_stopped ? (run.stopped_at_epoch ?? epoch) : (epoch ?? 0)}/${total}` : "—"}
             </div>
             <div className="muted small">
               {active
@@ -156,14 +157,24 @@ function RunView({ run }: { run: Run }) {
       </nav>
 
       <RunCharts run={run} />
-      <LogTail run={run} />
-      <div className="two-col">
-        <AttemptTimeline run={run} />
-        <ConfigPanel run={run} />
-      </div>
-      <CheckpointsPanel run={run} />
-      <ArtifactsPanel run={run} />
-      <ChecklistPanel query={checklist} />
+      <Deferred id="logs" minHeight={240}>
+        <LogTail run={run} />
+      </Deferred>
+      <Deferred id="attempts">
+        <div className="two-col">
+          <AttemptTimeline run={run} />
+          <ConfigPanel run={run} />
+        </div>
+      </Deferred>
+      <Deferred id="checkpoints">
+        <CheckpointsPanel run={run} />
+      </Deferred>
+      <Deferred id="artifacts">
+        <ArtifactsPanel run={run} />
+      </Deferred>
+      <Deferred id="checklist">
+        <ChecklistPanel query={checklist} />
+      </Deferred>
     </div>
   );
 }
