@@ -4,7 +4,7 @@
 
 import { useQueries } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, enc, qs } from "../api/client";
 import { useCompare } from "../api/hooks";
 import type { Compare, Metrics, Run } from "../api/types";
@@ -15,7 +15,7 @@ import { fmtDelta, fmtNumber, fmtValue } from "../lib/format";
 import { useTitle, useWidth } from "../lib/hooks";
 
 export function ComparePage() {
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const ids = useMemo(
     () => [...new Set((params.get("runs") ?? "").split(",").filter(Boolean))],
     [params],
@@ -24,11 +24,11 @@ export function ComparePage() {
   const compare = useCompare(ids, baseline && ids.includes(baseline) ? baseline : null);
   useTitle("Compare");
 
+  const navigate = useNavigate();
   const setBaseline = (id: string | null) => {
-    const next = new URLSearchParams(params);
-    if (id) next.set("baseline", id);
-    else next.delete("baseline");
-    setParams(next, { replace: true });
+    // Built by hand: URLSearchParams would write the commas as %2C.
+    const base = id ? `&baseline=${encodeURIComponent(id)}` : "";
+    navigate(`/compare?runs=${ids.map(encodeURIComponent).join(",")}${base}`, { replace: true });
   };
 
   if (ids.length < 2) {
@@ -163,9 +163,7 @@ function MetricsTable({
                         data-best={best ? "true" : undefined}
                       >
                         {best ? (
-                          <span className="trophy" role="img" aria-label="best">
-                            🏆
-                          </span>
+                          <Trophy />
                         ) : null}
                         {fmtNumber(m.values[r.id] ?? null)}
                         {baseline && r.id !== baseline && delta != null ? (
@@ -181,6 +179,19 @@ function MetricsTable({
         </div>
       )}
     </Panel>
+  );
+}
+
+/** Drawn, not an emoji: a browser without an emoji font still shows it. */
+function Trophy() {
+  return (
+    <svg className="trophy" role="img" aria-label="best" width="14" height="14" viewBox="0 0 24 24">
+      <title>best</title>
+      <path
+        fill="currentColor"
+        d="M7 3h10v2h3v3a4 4 0 0 1-4 4h-.3A5 5 0 0 1 13 14.9V18h3v3H8v-3h3v-3.1A5 5 0 0 1 8.3 12H8a4 4 0 0 1-4-4V5h3V3zm0 4H6v1a2 2 0 0 0 1 1.7V7zm10 0v2.7A2 2 0 0 0 18 8V7h-1z"
+      />
+    </svg>
   );
 }
 
