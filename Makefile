@@ -57,12 +57,13 @@ test: setup lint typecheck pytest
 demo: $(STAMP) web
 	$(BIN)/runyard demo
 
-bench: $(STAMP)
+bench: $(STAMP) web
 	scripts/bench-venv.sh
 	$(BIN)/python benchmarks/runs_bench.py
 	$(BIN)/python benchmarks/ingest_bench.py
 	$(BIN)/python benchmarks/sdk_log_bench.py
 	$(BIN)/python benchmarks/scheduler_bench.py
+	$(BIN)/python benchmarks/ui_bench.py
 
 screenshots: setup
 	$(BIN)/python scripts/screenshots.py

@@ -202,6 +202,9 @@ export function RunsPage() {
               Clear
             </button>
           ) : null}
+          <a className="btn btn-ghost" href="/api/export" download="runyard-export.json">
+            Export
+          </a>
           <button
             type="button"
             className="btn btn-primary"
