@@ -218,15 +218,17 @@ export interface Dataset {
 }
 
 export interface DatasetVersion {
+  dataset?: string;
   version: string;
   parent: string | null;
-  steps: unknown;
+  steps: { op: string; [arg: string]: unknown }[] | null;
   created_at: string;
   file_count: number;
   total_bytes: number;
-  layout: string | null;
+  layout: { kind?: string; [fact: string]: unknown } | string | null;
   counts: Record<string, Record<string, number>>;
   validation: ValidationBrief | null;
+  source?: string | null;
 }
 
 export interface DatasetDetail extends Dataset {
@@ -237,6 +239,7 @@ export interface ReportIssue {
   check: string;
   message: string;
   files?: string[];
+  count?: number;
   hint?: string;
   [extra: string]: unknown;
 }
@@ -250,8 +253,16 @@ export interface ValidationReport {
 }
 
 export interface DatasetVersionDetail extends DatasetVersion {
+  path?: string;
+  manifest?: {
+    sha256: string;
+    file_count: number;
+    total_bytes: number;
+    extensions: Record<string, number>;
+    truncated: boolean;
+  };
   report: ValidationReport | null;
-  [extra: string]: unknown;
+  runs?: { id: string; name: string; status: string }[];
 }
 
 /** One event of `/api/events`. */

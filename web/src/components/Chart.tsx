@@ -110,7 +110,6 @@ export function Chart({
           width: 1.6,
           dash: lines.length > 1 ? DASHES[i % DASHES.length] : undefined,
           spanGaps: true,
-          points: { show: false },
         })),
       ],
       hooks: {

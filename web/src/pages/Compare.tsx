@@ -130,7 +130,7 @@ function MetricsTable({
         <p className="muted">These runs logged no metrics.</p>
       ) : (
         <div className="table-wrap scroll-x">
-          <table className="table matrix" data-testid="metrics-table">
+          <table className="table matrix cards-on-phone" data-testid="metrics-table">
             <thead>
               <tr>
                 <th scope="col">Metric</th>
@@ -160,6 +160,7 @@ function MetricsTable({
                         key={r.id}
                         className={`tabular${best ? " best" : ""}`}
                         data-run={r.id}
+                        data-label={r.name}
                         data-best={best ? "true" : undefined}
                       >
                         {best ? (
@@ -292,7 +293,7 @@ function ConfigDiff({ data }: { data: Compare }) {
         <p className="muted">{diffOnly ? "These runs share the same config." : "No config recorded."}</p>
       ) : (
         <div className="table-wrap scroll-x">
-          <table className="table matrix" data-testid="config-table">
+          <table className="table matrix cards-on-phone" data-testid="config-table">
             <thead>
               <tr>
                 <th scope="col">Key</th>
@@ -312,7 +313,7 @@ function ConfigDiff({ data }: { data: Compare }) {
                     {c.differs ? <span className="badge tone-warn small">differs</span> : null}
                   </th>
                   {data.runs.map((r) => (
-                    <td key={r.id}>
+                    <td key={r.id} data-label={r.name}>
                       <code>{r.id in c.values ? fmtValue(c.values[r.id]) : "—"}</code>
                     </td>
                   ))}

@@ -3,7 +3,15 @@
 
 import { Link, useParams, useSearchParams } from "react-router";
 import { useDataset, useDatasets, useDatasetVersion } from "../api/hooks";
-import type { DatasetVersion, ReportIssue, ValidationBrief, ValidationReport } from "../api/types";
+import type {
+  DatasetVersion,
+  DatasetVersionDetail,
+  ReportIssue,
+  ValidationBrief,
+  ValidationReport,
+} from "../api/types";
+import { CopyButton } from "../components/Copy";
+import { StatusBadge } from "../components/Status";
 import { Empty, ErrorState, Loading, Panel } from "../components/States";
 import { fmtAgo, fmtBytes, fmtTime } from "../lib/format";
 import { useTitle } from "../lib/hooks";
@@ -94,6 +102,24 @@ function DatasetList() {
   );
 }
 
+function layoutKind(layout: DatasetVersion["layout"]): string | null {
+  if (!layout) return null;
+  return typeof layout === "string" ? layout : typeof layout.kind === "string" ? layout.kind : null;
+}
+
+/** Transform steps as the CLI writes them: `clahe:channel=green,clip=0.01 → resize:512`. */
+function stepsText(steps: DatasetVersion["steps"]): string {
+  return (steps ?? [])
+    .map((step) => {
+      const args = Object.entries(step)
+        .filter(([k]) => k !== "op")
+        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("x") : String(v)}`)
+        .join(",");
+      return args ? `${step.op}:${args}` : step.op;
+    })
+    .join(" → ");
+}
+
 /** Versions ordered as a tree: each under its parent, roots first. */
 function lineage(versions: DatasetVersion[]): { v: DatasetVersion; depth: number }[] {
   const known = new Set(versions.map((v) => v.version));
@@ -118,7 +144,7 @@ function DatasetView({ name }: { name: string }) {
   const ds = useDataset(name);
   const [params, setParams] = useSearchParams();
   const versions = ds.data?.versions ?? [];
-  const chosen = params.get("v") ?? ds.data?.latest ?? versions.at(-1)?.version ?? null;
+  const chosen = params.get("v") ?? ds.data?.latest ?? versions[0]?.version ?? null; // newest first
   const detail = useDatasetVersion(name, chosen);
   if (ds.isPending) return <Loading rows={5} />;
   if (ds.isError)
@@ -161,7 +187,7 @@ function DatasetView({ name }: { name: string }) {
                   <code>{v.version}</code>
                   <ValidationBadge v={v.validation} />
                   <span className="muted small">
-                    {v.parent ? `from ${v.parent} · ` : ""}
+                    {v.parent ? `from ${v.parent}${v.steps?.length ? ` by ${stepsText(v.steps)}` : ""} · ` : ""}
                     {v.file_count.toLocaleString()} files · {fmtBytes(v.total_bytes)} · {fmtAgo(v.created_at)}
                   </span>
                 </button>
@@ -179,6 +205,7 @@ function DatasetView({ name }: { name: string }) {
           <>
             <CountsPanel counts={detail.data.counts ?? detail.data.report?.counts ?? {}} version={detail.data} />
             <ReportPanel report={detail.data.report} />
+            <UsedBy version={detail.data} />
           </>
         )
       ) : null}
@@ -196,7 +223,8 @@ function CountsPanel({ counts, version }: { counts: Record<string, Record<string
       id="counts"
       actions={
         <span className="muted small">
-          {version.layout ? `${version.layout} layout · ` : ""}created {fmtTime(version.created_at)}
+          {layoutKind(version.layout) ? `${layoutKind(version.layout)} layout · ` : ""}created{" "}
+          {fmtTime(version.created_at)}
         </span>
       }
     >
@@ -246,6 +274,35 @@ function CountsPanel({ counts, version }: { counts: Record<string, Record<string
   );
 }
 
+function UsedBy({ version }: { version: DatasetVersionDetail }) {
+  const runs = version.runs ?? [];
+  return (
+    <Panel title="Used by" id="used-by" actions={<span className="muted small">{runs.length} runs</span>}>
+      {runs.length === 0 ? (
+        <p className="muted">
+          No run declared this version yet (<code>run.use_dataset("{version.dataset ?? "NAME"}@{version.version}")</code>).
+        </p>
+      ) : (
+        <ul className="queue-list">
+          {runs.map((r) => (
+            <li key={r.id}>
+              <Link to={`/runs/${r.id}`} className="queue-card">
+                <span className="ellipsis">{r.name}</span>
+                <StatusBadge status={r.status} />
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      {version.path ? (
+        <p className="muted small path-line">
+          <span>Files on the server</span> <code>{version.path}</code> <CopyButton text={version.path} label="Copy path" />
+        </p>
+      ) : null}
+    </Panel>
+  );
+}
+
 function Issue({ issue, tone }: { issue: ReportIssue; tone: "bad" | "warn" }) {
   const files = issue.files ?? [];
   return (
@@ -267,7 +324,8 @@ function Issue({ issue, tone }: { issue: ReportIssue; tone: "bad" | "warn" }) {
       {files.length ? (
         <details>
           <summary className="small">
-            {files.length} file{files.length === 1 ? "" : "s"}
+            {(issue.count ?? files.length).toLocaleString()} file{(issue.count ?? files.length) === 1 ? "" : "s"}
+            {issue.count && issue.count > files.length ? ` (first ${files.length} listed)` : ""}
           </summary>
           <ul className="mono-list small">
             {files.slice(0, 200).map((f) => (
