@@ -88,3 +88,29 @@ def test_a_missing_run_gets_a_designed_error(live: Live, page: Page) -> None:
     expect(page).to_have_url(f"{live.url}/runs")
     page.goto(f"{live.url}/no/such/page")
     expect(page.get_by_role("alert")).to_contain_text("Page not found")
+
+
+def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page) -> None:
+    run = live.train("zoomable", "--steps", "3000", "--epochs", "3", "--keys", "1")
+    live.wait_status(run["id"], "completed")
+    page.goto(f"{live.url}/runs/{run['id']}")
+    card = page.locator('.chart-card[data-metric="train/m0"]')
+    figure = card.locator("figure.chart")
+    until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
+    box = card.locator(".u-over").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    with page.expect_request(lambda r: "train%2Fm0" in r.url and "start=" in r.url) as req:
+        page.mouse.move(box["x"] + box["width"] * 0.40, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
+        page.mouse.up()
+    url = req.value.url
+    start = int(url.split("start=")[1].split("&")[0])
+    end = int(url.split("end=")[1].split("&")[0])
+    assert 0 < start < end < 3000 and end - start < 600
+    expect(card.locator(".zoom-note")).to_contain_text(f"steps {start:,}")
+    # every step of the range comes back: fewer points than the width asks for
+    until(lambda: int(figure.get_attribute("data-points") or 0) == end - start + 1, timeout=10)
+    card.get_by_role("button", name="Reset zoom").click()
+    expect(card.locator(".zoom-note")).to_have_count(0)
