@@ -6,7 +6,8 @@ import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import type { LiveEvent, Queue, Run, RunList } from "./types";
 
-export type LiveState = "connecting" | "live" | "down";
+/** live: events stream in; polling: the server answers but has no stream; offline: no answer. */
+export type LiveState = "connecting" | "live" | "polling" | "offline";
 
 let state: LiveState = "connecting";
 const listeners = new Set<() => void>();
@@ -156,17 +157,17 @@ export function startLive(qc: QueryClient): () => void {
       }
     };
     es.onerror = () => {
+      wasDown = true;
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (an HTTP error, e.g. a server without the stream): retry by hand.
         es.close();
-        wasDown = true;
-        setState("down");
         retry = setTimeout(connect, delay);
         delay = Math.min(delay * 2, 30_000);
-      } else {
-        wasDown = true;
-        setState("connecting");
       }
+      void fetch("/api/health").then(
+        (r) => setState(r.ok ? "polling" : "offline"),
+        () => setState("offline"),
+      );
     };
     const listen = (e: MessageEvent<string>) => {
       if (e.lastEventId) lastId = e.lastEventId;

@@ -14,7 +14,12 @@ const NAV = [
 
 function LiveIndicator() {
   const state = useLiveState();
-  const text = { live: "Live", connecting: "Connecting…", down: "Offline · polling" }[state];
+  const text = {
+    live: "Live",
+    connecting: "Connecting…",
+    polling: "Polling",
+    offline: "Offline",
+  }[state];
   return (
     <span
       className={`live live-${state}`}
@@ -30,6 +35,7 @@ function LiveIndicator() {
 
 export function Layout() {
   const { pathname } = useLocation();
+  const state = useLiveState();
   useEffect(() => {
     window.scrollTo(0, 0);
   }, [pathname]);
@@ -55,6 +61,12 @@ export function Layout() {
         </nav>
         <LiveIndicator />
       </header>
+      {state === "offline" ? (
+        <div className="offline-banner" role="alert" data-error="network">
+          <strong>Can't reach the runyard server.</strong> Showing what was loaded; retrying by
+          itself. Is <code>runyard server</code> running?
+        </div>
+      ) : null}
       <main id="main" className="main" tabIndex={-1}>
         <Outlet />
       </main>

@@ -54,7 +54,7 @@ export function ComparePage() {
       </div>
       {compare.isPending ? (
         <Loading label="Comparing…" rows={6} />
-      ) : compare.isError ? (
+      ) : compare.data === undefined && compare.isError ? (
         <ErrorState error={compare.error} what="Comparison" retry={() => void compare.refetch()} />
       ) : (
         <CompareView data={compare.data} baseline={compare.data.baseline} setBaseline={setBaseline} />

@@ -54,7 +54,7 @@ function DatasetList() {
       <h1>Datasets</h1>
       {list.isPending ? (
         <Loading rows={4} />
-      ) : list.isError ? (
+      ) : list.data === undefined && list.isError ? (
         <ErrorState error={list.error} what="Datasets" retry={() => void list.refetch()} />
       ) : list.data.length === 0 ? (
         <Empty title="No datasets yet" icon="▤">
@@ -147,7 +147,7 @@ function DatasetView({ name }: { name: string }) {
   const chosen = params.get("v") ?? ds.data?.latest ?? versions[0]?.version ?? null; // newest first
   const detail = useDatasetVersion(name, chosen);
   if (ds.isPending) return <Loading rows={5} />;
-  if (ds.isError)
+  if (ds.data === undefined)
     return (
       <div className="page">
         <ErrorState error={ds.error} what="Dataset" retry={() => void ds.refetch()} />
@@ -199,7 +199,7 @@ function DatasetView({ name }: { name: string }) {
       {chosen ? (
         detail.isPending ? (
           <Loading rows={4} />
-        ) : detail.isError ? (
+        ) : detail.data === undefined && detail.isError ? (
           <ErrorState error={detail.error} what="Version" retry={() => void detail.refetch()} />
         ) : (
           <>

@@ -104,7 +104,7 @@ function SystemPanel() {
     >
       {system.isPending ? (
         <Loading rows={2} />
-      ) : system.isError ? (
+      ) : system.data === undefined && system.isError ? (
         <ErrorState error={system.error} what="System health" retry={() => void system.refetch()} />
       ) : (
         <SystemCards s={system.data} />
@@ -126,7 +126,7 @@ function QueuePanel() {
     <Panel title="Queue" id="queue" actions={<Link to="/runs">All runs →</Link>}>
       {queue.isPending ? (
         <Loading rows={3} />
-      ) : queue.isError ? (
+      ) : queue.data === undefined && queue.isError ? (
         <ErrorState error={queue.error} what="Queue" retry={() => void queue.refetch()} />
       ) : (
         <QueueColumns queue={queue.data} />
@@ -195,7 +195,7 @@ function RecentPanel() {
     <Panel title="Recent runs" id="recent">
       {recent.isPending ? (
         <Loading rows={4} />
-      ) : recent.isError ? (
+      ) : recent.data === undefined && recent.isError ? (
         <ErrorState error={recent.error} what="Runs" retry={() => void recent.refetch()} />
       ) : recent.data.runs.length === 0 ? (
         <Empty title="No runs yet" icon="▶">

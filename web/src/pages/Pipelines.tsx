@@ -108,7 +108,7 @@ export function PipelinesPage() {
       <h1>Pipelines</h1>
       {runs.isPending ? (
         <Loading rows={4} />
-      ) : runs.isError ? (
+      ) : runs.data === undefined && runs.isError ? (
         <ErrorState error={runs.error} what="Pipelines" retry={() => void runs.refetch()} />
       ) : graphs.length === 0 ? (
         <Empty title="No pipelines yet" icon="⛓">

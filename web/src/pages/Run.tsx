@@ -40,7 +40,7 @@ export function RunPage() {
   const run = useRun(id);
   useTitle(run.data?.name ?? "Run");
   if (run.isPending) return <Loading label="Loading run…" rows={5} />;
-  if (run.isError)
+  if (run.data === undefined)
     return (
       <div className="page">
         <ErrorState error={run.error} what="Run" retry={() => void run.refetch()} home />

@@ -263,7 +263,7 @@ export function RunsPage() {
 
       {pages.isPending ? (
         <Loading label="Loading runs…" rows={6} />
-      ) : pages.isError ? (
+      ) : pages.data === undefined && pages.isError ? (
         <ErrorState error={pages.error} what="Runs" retry={() => void pages.refetch()} />
       ) : rows.length === 0 ? (
         filtered ? (

@@ -36,7 +36,7 @@ export function AttemptTimeline({ run }: { run: Run }) {
     <Panel title="Attempts" id="attempts">
       {attempts.isPending ? (
         <Loading />
-      ) : attempts.isError ? (
+      ) : attempts.data === undefined && attempts.isError ? (
         <ErrorState error={attempts.error} what="Attempts" retry={() => void attempts.refetch()} />
       ) : attempts.data.length === 0 ? (
         <p className="muted">

@@ -50,7 +50,7 @@ export function ChecklistPanel({ query }: { query: UseQueryResult<Checklist> }) 
     >
       {query.isPending ? (
         <Loading />
-      ) : query.isError ? (
+      ) : query.data === undefined && query.isError ? (
         <ErrorState error={query.error} what="Checklist" retry={() => void query.refetch()} />
       ) : items.length === 0 ? (
         <p className="muted">Nothing to check yet.</p>

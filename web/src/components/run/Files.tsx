@@ -37,7 +37,7 @@ export function CheckpointsPanel({ run }: { run: Run }) {
     >
       {list.isPending ? (
         <Loading />
-      ) : list.isError ? (
+      ) : list.data === undefined && list.isError ? (
         <ErrorState error={list.error} what="Checkpoints" retry={() => void list.refetch()} />
       ) : items.length === 0 ? (
         <Empty title="No checkpoints" icon="◇">
@@ -158,7 +158,7 @@ export function ArtifactsPanel({ run }: { run: Run }) {
     >
       {tree.isPending ? (
         <Loading />
-      ) : tree.isError ? (
+      ) : tree.data === undefined && tree.isError ? (
         <ErrorState error={tree.error} what="Files" retry={() => void tree.refetch()} />
       ) : files.length === 0 ? (
         <Empty title="No files yet" icon="▣">

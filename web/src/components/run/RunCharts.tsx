@@ -103,7 +103,7 @@ function ChartCard({
           </button>
         </div>
       ) : null}
-      {data.isError ? (
+      {data.data === undefined && data.isError ? (
         <ErrorState error={data.error} what="Metric" retry={() => void data.refetch()} />
       ) : lines.length ? (
         <Chart title={metric} lines={lines} onZoom={setZoom} height={180} />
