@@ -36,7 +36,7 @@ STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": '`event: log` (`data: {"text", "offset"}`; `id` is the offset) for '
         'each batch of complete lines, then `event: end` (`data: {"attempt", "status", '
-        '"run_status", "offset"}`) once the attempt has ended. Comment pings keep it alive.',
+        '"offset"}`, the attempt\'s status) once it has ended. Comment pings keep it alive.',
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
@@ -171,20 +171,20 @@ async def _follow(
     run, found = await anyio.to_thread.run_sync(_find_attempt, store, run_id, number)
     while found is None:  # queued: no attempt yet
         if run.status.is_terminal():
-            yield _event("end", 0, attempt=None, status=None, run_status=run.status, offset=0)
+            yield _event("end", 0, attempt=None, status=run.status, offset=0)
             return
         await anyio.sleep(STATE_POLL_S)
         run, found = await anyio.to_thread.run_sync(_find_attempt, store, run_id, None)
     path = _log_path(run, found.number)
+    ended = found.status.is_terminal() or run.status.is_terminal()
+    checked = time.monotonic()
     size = await anyio.to_thread.run_sync(_size, path)
     if start is not None:
         pos = min(start, size)
     elif tail is not None:
-        pos = await anyio.to_thread.run_sync(_tail_start, path, size, tail, True)
+        pos = await anyio.to_thread.run_sync(_tail_start, path, size, tail, not ended)
     else:
         pos = 0
-    ended = found.status.is_terminal() or run.status.is_terminal()
-    checked = time.monotonic()
     while True:
         if not ended and time.monotonic() - checked >= STATE_POLL_S:
             run, found = await anyio.to_thread.run_sync(_find_attempt, store, run_id, found.number)
@@ -199,14 +199,8 @@ async def _follow(
             yield _event("log", pos, text=data.decode("utf-8", errors="replace"), offset=pos)
             continue
         if ended:
-            yield _event(
-                "end",
-                pos,
-                attempt=found.number,
-                status=found.status,
-                run_status=run.status,
-                offset=pos,
-            )
+            status = found.status if found.status.is_terminal() else run.status
+            yield _event("end", pos, attempt=found.number, status=status, offset=pos)
             return
         await anyio.sleep(POLL_S)
 
