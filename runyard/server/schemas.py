@@ -312,6 +312,21 @@ class LogChunk(BaseModel):
     ended: bool = Field(description="The attempt has ended: no more text will come.")
 
 
+class LogText(BaseModel):
+    """The data of a `log` event of GET /logs/stream."""
+
+    text: str = Field(description="Complete lines (the rest too, once the attempt has ended).")
+    offset: int = Field(description="Where this text ends in the log: resume there.")
+
+
+class LogEnd(BaseModel):
+    """The data of the last event (`end`) of GET /logs/stream."""
+
+    attempt: int | None = Field(description="null: the run never had an attempt.")
+    status: str = Field(description="How the attempt ended (the run's status without one).")
+    offset: int
+
+
 class RunList(BaseModel):
     runs: list[RunOut]
     next_cursor: str | None = Field(

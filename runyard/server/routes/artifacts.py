@@ -27,16 +27,12 @@ from runyard.store.files import ArtifactRecord
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["files"], responses=ERRORS)
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# The content type follows the file's extension (a .json file is served as JSON): any type
+# may come, with no schema but that of its bytes.
+_FILE = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}, "*/*": {}}
 DOWNLOAD: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The file; its content type follows its extension.",
-        "content": {"application/octet-stream": _BINARY, "*/*": _BINARY},
-    },
-    206: {
-        "description": "The byte range(s) asked for with a Range header.",
-        "content": {"application/octet-stream": _BINARY, "*/*": _BINARY},
-    },
+    200: {"description": "The file; its content type follows its extension.", "content": _FILE},
+    206: {"description": "The byte range(s) asked for with a Range header.", "content": _FILE},
     416: {"model": ErrorOut, "description": "The Range starts past the end of the file."},
 }
 # A run dir holds what jobs wrote: shown inline, but never run as a page of this origin.

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-import orjson
 from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from runyard.entities import Attempt, Run
 from runyard.errors import NotFound
 from runyard.server._deps import SettingsDep, StoreDep
 from runyard.server.routes import ERRORS
-from runyard.server.schemas import LogChunk
+from runyard.server.schemas import LogChunk, LogEnd, LogText
 from runyard.store import Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["logs"], responses=ERRORS)
@@ -32,12 +32,33 @@ STREAM_CHUNK = 256 * 1024  # bytes in one `log` event at most
 POLL_S = 0.15  # how often a stream looks at the file's size
 STATE_POLL_S = 0.5  # how often it asks the store whether the attempt has ended
 
+
+def _event_schema(kind: str, data: type[BaseModel]) -> dict[str, Any]:
+    """One event as OpenAPI tools read a text/event-stream schema: its fields, JSON data."""
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": kind},
+            "id": {"type": "string", "description": "The offset, for Last-Event-ID."},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": data.model_json_schema(),
+            },
+        },
+    }
+
+
 STREAM: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": '`event: log` (`data: {"text", "offset"}`; `id` is the offset) for '
-        'each batch of complete lines, then `event: end` (`data: {"attempt", "status", '
-        '"offset"}`, the attempt\'s status) once it has ended. Comment pings keep it alive.',
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "`log` events (complete lines; `id` is the offset where they end), "
+        "then one `end` event once the attempt has ended. Comment lines keep it alive.",
+        "content": {
+            "text/event-stream": {
+                "schema": {"oneOf": [_event_schema("log", LogText), _event_schema("end", LogEnd)]}
+            }
+        },
     }
 }
 
@@ -160,8 +181,8 @@ def read_logs(
     )
 
 
-def _event(kind: str, pos: int, **data: Any) -> ServerSentEvent:
-    return ServerSentEvent(data=orjson.dumps(data).decode(), event=kind, id=str(pos))
+def _event(kind: str, pos: int, data: BaseModel) -> ServerSentEvent:
+    return ServerSentEvent(data=data.model_dump_json(), event=kind, id=str(pos))
 
 
 async def _follow(
@@ -170,8 +191,8 @@ async def _follow(
     """The events of one attempt's log; it waits for the run's first attempt if needed."""
     run, found = await anyio.to_thread.run_sync(_find_attempt, store, run_id, number)
     while found is None:  # queued: no attempt yet
-        if run.status.is_terminal():
-            yield _event("end", 0, attempt=None, status=run.status, offset=0)
+        if run.status.is_terminal() or run.spec is None:  # ended, or tracked only: none will come
+            yield _event("end", 0, LogEnd(attempt=None, status=run.status.value, offset=0))
             return
         await anyio.sleep(STATE_POLL_S)
         run, found = await anyio.to_thread.run_sync(_find_attempt, store, run_id, None)
@@ -196,11 +217,11 @@ async def _follow(
         data = _whole(data, STREAM_CHUNK, lines_only=not ended)
         if data:
             pos += len(data)
-            yield _event("log", pos, text=data.decode("utf-8", errors="replace"), offset=pos)
+            yield _event("log", pos, LogText(text=data.decode("utf-8", "replace"), offset=pos))
             continue
         if ended:
             status = found.status if found.status.is_terminal() else run.status
-            yield _event("end", pos, attempt=found.number, status=status, offset=pos)
+            yield _event("end", pos, LogEnd(attempt=found.number, status=status.value, offset=pos))
             return
         await anyio.sleep(POLL_S)
 
@@ -222,7 +243,8 @@ async def stream_logs(
 
     Starts at `Last-Event-ID` (a reconnect), else `offset`, else the last `tail` lines,
     else the beginning; without `attempt`, follows the latest (waiting for the first one
-    of a queued run). Only complete lines are sent while the attempt runs."""
+    of a queued job; a tracked-only run has no log: it ends at once). Only complete lines
+    are sent while the attempt runs."""
     await anyio.to_thread.run_sync(_find_attempt, store, run_id, attempt)  # 404s before 200
     start = offset
     if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
