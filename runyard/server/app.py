@@ -29,7 +29,17 @@ from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
-from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
+from runyard.server.routes import (
+    artifacts,
+    checkpoints,
+    experiments,
+    health,
+    jobs,
+    lifecycle,
+    logs,
+    metrics,
+    runs,
+)
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
@@ -153,7 +163,17 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, jobs, lifecycle, metrics, files):
+    for module in (
+        health,
+        experiments,
+        runs,
+        jobs,
+        lifecycle,
+        metrics,
+        checkpoints,
+        artifacts,
+        logs,
+    ):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]

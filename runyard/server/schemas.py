@@ -201,8 +201,12 @@ class CheckpointOut(_Out):
     created_at: datetime
 
 
+class CheckpointEntry(CheckpointOut):
+    exists: bool = Field(description="The file is on disk inside the run dir.")
+
+
 class CheckpointList(BaseModel):
-    checkpoints: list[CheckpointOut]
+    checkpoints: list[CheckpointEntry]
 
 
 class ArtifactIn(_In):
@@ -220,8 +224,23 @@ class ArtifactOut(_Out):
     created_at: datetime
 
 
-class ArtifactList(BaseModel):
-    artifacts: list[ArtifactOut]
+class ArtifactFile(BaseModel):
+    path: str = Field(description="Relative to the run dir, with forward slashes.")
+    size: int
+    modified_at: datetime
+    kind: Literal["log", "checkpoint", "artifact", "other"]
+    registered: bool = Field(description="A checkpoint or artifact record names this file.")
+    sha256: str | None = Field(description="The record's SHA-256; null when none was given.")
+
+
+class ArtifactTree(BaseModel):
+    """Every regular file under the run dir (symlinks are neither listed nor followed)."""
+
+    root: str = Field(description="The run dir on the server.")
+    total_bytes: int = Field(description="The sum of the listed files' sizes.")
+    files: list[ArtifactFile] = Field(description="Sorted by path.")
+    truncated: bool = Field(description="True when the run dir holds more than were listed.")
+    skipped_links: int = Field(description="Symlinks found and left out.")
 
 
 class SeriesOut(BaseModel):
@@ -303,6 +322,21 @@ class LogChunk(BaseModel):
     offset: int = Field(description="Where this text ends in the log: pass it back to follow.")
     size: int
     ended: bool = Field(description="The attempt has ended: no more text will come.")
+
+
+class LogText(BaseModel):
+    """The data of a `log` event of GET /logs/stream."""
+
+    text: str = Field(description="Complete lines (the rest too, once the attempt has ended).")
+    offset: int = Field(description="Where this text ends in the log: resume there.")
+
+
+class LogEnd(BaseModel):
+    """The data of the last event (`end`) of GET /logs/stream."""
+
+    attempt: int | None = Field(description="null: the run never had an attempt.")
+    status: str = Field(description="How the attempt ended (the run's status without one).")
+    offset: int
 
 
 class RunList(BaseModel):
