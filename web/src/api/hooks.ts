@@ -168,7 +168,9 @@ export function useRunPages(filters: RunFilters) {
       ),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
-    refetchInterval: false,
+    // Without live events, poll while few pages are loaded (a refetch reads every page again).
+    refetchInterval: (q) =>
+      liveState() !== "live" && (q.state.data?.pages.length ?? 0) <= 2 ? 10_000 : false,
   });
 }
 
