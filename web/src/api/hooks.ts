@@ -11,6 +11,7 @@ import {
   useQueryClient,
 } from "@tanstack/react-query";
 import { ApiError, api, enc, qs } from "./client";
+import { firstChartKey } from "../lib/format";
 import { liveState } from "./live";
 import type {
   ArtifactFile,
@@ -41,10 +42,34 @@ export function useRun(id: string) {
   return useQuery(runQuery(id));
 }
 
-/** Start the first read of a deep link while React is still starting. */
+/** What the top-left chart of a run page shows first, read before that chart is measured. */
+const firstChartQuery = (id: string, key: string) =>
+  queryOptions({
+    queryKey: ["metrics-first", id, key],
+    queryFn: () =>
+      api.get<Metrics>(
+        `${runPath(id)}/metrics${qs({ keys: key, max_points: Math.min(2000, Math.ceil(window.innerWidth / 200) * 200) })}`,
+      ),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+
+/** Start the first reads of a deep link while React is still starting: the run, then the
+ * series of its first chart (at about the window's width; the chart refines it). */
 export function prefetchFor(qc: QueryClient, pathname: string): void {
-  const run = /^\/runs\/([^/]+)\/?$/.exec(pathname);
-  if (run?.[1]) void qc.prefetchQuery(runQuery(decodeURIComponent(run[1])));
+  const match = /^\/runs\/([^/]+)\/?$/.exec(pathname);
+  if (!match?.[1]) return;
+  const id = decodeURIComponent(match[1]);
+  qc.fetchQuery(runQuery(id))
+    .then((run) => {
+      const key = firstChartKey(Object.keys(run.metrics));
+      if (key) return qc.prefetchQuery(firstChartQuery(id, key));
+    })
+    .catch(() => undefined); // the page shows the error when it asks again
+}
+
+/** The series prefetched for a deep link, if any: a placeholder until the chart's own read. */
+export function useFirstChart(id: string, key: string) {
+  return useQuery({ ...firstChartQuery(id, key), enabled: false });
 }
 
 export function useProgress(id: string, enabled = true) {

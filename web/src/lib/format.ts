@@ -113,3 +113,21 @@ export function fmtValue(v: unknown): string {
   if (typeof v === "string") return v;
   return JSON.stringify(v);
 }
+
+const GROUP_ORDER = ["train", "val", "system"];
+
+/** Metric keys grouped by prefix, in the order the run page draws them. */
+export function groupKeys(keys: string[]): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const key of [...keys].sort()) {
+    const g = metricGroup(key);
+    groups.set(g, [...(groups.get(g) ?? []), key]);
+  }
+  const rank = (g: string) => (GROUP_ORDER.includes(g) ? GROUP_ORDER.indexOf(g) : GROUP_ORDER.length);
+  return [...groups.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
+}
+
+/** The key of the top-left chart on a run page. */
+export function firstChartKey(keys: string[]): string | undefined {
+  return groupKeys(keys)[0]?.[1][0];
+}

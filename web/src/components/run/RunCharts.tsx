@@ -3,24 +3,12 @@
 // full detail.
 
 import { useMemo, useState } from "react";
-import { useMetrics, useSummary } from "../../api/hooks";
+import { useFirstChart, useMetrics, useSummary } from "../../api/hooks";
 import type { Run } from "../../api/types";
-import { fmtNumber, isTerminal, metricGroup } from "../../lib/format";
+import { fmtNumber, groupKeys, isTerminal } from "../../lib/format";
 import { useWidth } from "../../lib/hooks";
 import { Chart, type Line } from "../Chart";
 import { Empty, ErrorState, Panel } from "../States";
-
-const ORDER = ["train", "val", "system"];
-
-export function groupKeys(keys: string[]): [string, string[]][] {
-  const groups = new Map<string, string[]>();
-  for (const key of [...keys].sort()) {
-    const g = metricGroup(key);
-    groups.set(g, [...(groups.get(g) ?? []), key]);
-  }
-  const rank = (g: string) => (ORDER.includes(g) ? ORDER.indexOf(g) : ORDER.length);
-  return [...groups.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
-}
 
 export function RunCharts({ run }: { run: Run }) {
   const keys = Object.keys(run.metrics);
@@ -81,7 +69,8 @@ function ChartCard({
     width > 0,
     active,
   );
-  const series = data.data?.metrics[metric];
+  const first = useFirstChart(runId, metric);
+  const series = data.data?.metrics[metric] ?? (zoom ? undefined : first.data?.metrics[metric]);
   const lines: Line[] = useMemo(
     () => (series ? [{ label: metric, steps: series.steps, values: series.values }] : []),
     [series, metric],
