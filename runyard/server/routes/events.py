@@ -1,0 +1,78 @@
+"""`GET /api/events`: run and queue changes as Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from runyard.errors import BadRequest
+from runyard.server.events import EventHub
+from runyard.server.routes import ERRORS
+from runyard.store.events import Event
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+PING_S = 15
+SEND_TIMEOUT_S = 30  # a client that takes no bytes for this long is dropped
+
+_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An endless `text/event-stream`: `id: <event id>`, `event: <kind>`, "
+        '`data: {"id", "ts", "kind", "run_id", ...fields}`; a comment ping every 15 s. Kinds: '
+        "created, status, progress, summary, metrics, queue and others.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    400: ERRORS[400],
+}
+
+
+def iso(ts: float) -> str:
+    """The same ISO-8601 form as the API's datetimes."""
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _frame(event: Event) -> ServerSentEvent:
+    body = {**event.data, "id": event.id, "ts": iso(event.ts), "kind": event.kind}
+    body["run_id"] = event.run_id
+    return ServerSentEvent(orjson.dumps(body).decode(), id=str(event.id), event=event.kind)
+
+
+async def _frames(events: AsyncIterator[Event]) -> AsyncIterator[ServerSentEvent]:
+    async for event in events:
+        yield _frame(event)
+
+
+def _cursor(last_event_id: str | None, after: int | None) -> int | None:
+    """Last-Event-ID (what a reconnecting EventSource sends) wins over ?after=."""
+    if last_event_id is None or not last_event_id.strip():
+        return after
+    try:
+        cursor = int(last_event_id)
+    except ValueError:
+        cursor = -1
+    if cursor < 0:
+        raise BadRequest(f"Last-Event-ID {last_event_id!r} is not an event id (an integer ≥ 0)")
+    return cursor
+
+
+@router.get("", response_class=EventSourceResponse, responses=_STREAM)
+async def stream_events(
+    request: Request,
+    after: Annotated[
+        int | None,
+        Query(ge=0, description="Replay the kept events after this id; new ones only if unset."),
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="Sent by a reconnecting EventSource; wins over `after`.")
+    ] = None,
+) -> EventSourceResponse:
+    """Run created / status / progress / summary / metrics and queue changes, live."""
+    cursor = _cursor(last_event_id, after)
+    hub: EventHub = request.app.state.event_hub
+    return EventSourceResponse(
+        _frames(hub.stream(cursor)), ping=PING_S, send_timeout=SEND_TIMEOUT_S
+    )
