@@ -37,12 +37,16 @@ def events(response: httpx.Response) -> Iterator[Received | None]:
 
 
 def read_until(
-    response: httpx.Response, done: Callable[[list[Received]], bool], timeout: float = 60.0
+    stream: httpx.Response | Iterator[Received | None],
+    done: Callable[[list[Received]], bool],
+    timeout: float = 60.0,
 ) -> list[Received]:
-    """Events until ``done(events so far)``; fails past ``timeout`` (pings keep reads short)."""
+    """Events until ``done(events so far)``; fails past ``timeout`` (pings keep reads short).
+    Pass ``events(response)`` to go on reading the same stream afterwards."""
     got: list[Received] = []
     deadline = time.monotonic() + timeout
-    for event in events(response):
+    parsed = events(stream) if isinstance(stream, httpx.Response) else stream
+    for event in parsed:
         if event is not None:
             got.append(event)
             if done(got):

@@ -29,6 +29,7 @@ from runyard.server.routes import (
     compare,
     events,
     experiments,
+    export,
     files,
     health,
     jobs,
@@ -140,8 +141,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
-    routers = (health, experiments, runs, jobs, lifecycle, metrics, files, compare, queue, events)
-    for module in routers:
+    routers = (health, experiments, runs, jobs, lifecycle, metrics, files)
+    for module in (*routers, compare, queue, events, export):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from starlette.concurrency import run_in_threadpool
 
@@ -43,7 +43,12 @@ class EventHub:
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
 
-    async def stream(self, after: int | None = None) -> AsyncIterator[Event]:
+    @property
+    def listeners(self) -> int:
+        """Clients streaming now."""
+        return self._clients
+
+    async def stream(self, after: int | None = None) -> AsyncGenerator[Event, None]:
         """Events with an id above ``after`` (from now on when None), in order, forever."""
         self._clients += 1
         try:

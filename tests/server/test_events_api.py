@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from runyard.config import Settings
 from runyard.server.app import create_app
 from runyard.store import Store
 from tests._live import serve
-from tests._sse import Received, read_until
+from tests._sse import Received, events, read_until
+from tests.conftest import ServerProcess
 
 TIMEOUT = httpx.Timeout(10, read=30)  # reads outlast the 15 s ping
 
 
 @pytest.fixture
-def live(settings: Settings, store: Store) -> Iterator[str]:
-    with serve(create_app(settings, store)) as url:
+def app(settings: Settings, store: Store) -> FastAPI:
+    return create_app(settings, store)
+
+
+@pytest.fixture
+def live(app: FastAPI) -> Iterator[str]:
+    with serve(app) as url:
         yield url
 
 
@@ -65,7 +75,7 @@ def test_a_tracked_runs_life_arrives_live(live: str, store: Store) -> None:
     assert max(_delay(e) for e in got) < 10  # a sanity bound, not a benchmark
 
 
-def test_reconnecting_misses_nothing(live: str, store: Store) -> None:
+def test_reconnecting_misses_nothing(live: str, store: Store, app: FastAPI) -> None:
     with httpx.Client(base_url=live, timeout=TIMEOUT) as http:
         _create(http, 2)
         with http.stream("GET", "/api/events", params={"after": 0}) as r:
@@ -84,6 +94,11 @@ def test_reconnecting_misses_nothing(live: str, store: Store) -> None:
             got = [e.id for e in again]
             assert got[: len(missed)] == missed  # exactly what it missed, in order
             assert got == sorted(set(got))  # and nothing twice
+    hub = app.state.event_hub
+    deadline = time.monotonic() + 10
+    while hub.listeners and time.monotonic() < deadline:  # the server saw them leave
+        time.sleep(0.02)
+    assert hub.listeners == 0
 
 
 def test_bad_cursors_and_the_declared_stream(client: TestClient) -> None:
@@ -93,3 +108,22 @@ def test_bad_cursors_and_the_declared_stream(client: TestClient) -> None:
     op = client.get("/openapi.json").json()["paths"]["/api/events"]["get"]
     assert list(op["responses"]["200"]["content"]) == ["text/event-stream"]
     assert "application/json" in op["responses"]["400"]["content"]
+
+
+def test_a_server_shutting_down_ends_open_streams_cleanly(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home").wait_ready()
+    try:
+        with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+            _create(http, 1)
+            with http.stream("GET", "/api/events", params={"after": 0}) as r:
+                stream = events(r)
+                first = read_until(stream, lambda g: len(g) == 1)
+                server.proc.terminate()
+                rest = list(stream)  # ends, rather than breaking off or hanging
+        assert first[0].kind == "created"
+        assert all(e is None or e.kind == "queue" for e in rest)  # pings, or the queue counts
+        assert server.proc.wait(20) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
+        log = server.proc.stdout.read() if server.proc.stdout else ""
+        assert "ERROR" not in log and "Traceback" not in log, log
+    finally:
+        server.stop()

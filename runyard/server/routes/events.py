@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -18,6 +20,7 @@ from runyard.store.events import Event
 router = APIRouter(prefix="/api/events", tags=["events"])
 PING_S = 15
 SEND_TIMEOUT_S = 30  # a client that takes no bytes for this long is dropped
+SHUTDOWN_GRACE_S = 1.0
 
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {
@@ -41,9 +44,28 @@ def _frame(event: Event) -> ServerSentEvent:
     return ServerSentEvent(orjson.dumps(body).decode(), id=str(event.id), event=event.kind)
 
 
-async def _frames(events: AsyncIterator[Event]) -> AsyncIterator[ServerSentEvent]:
-    async for event in events:
-        yield _frame(event)
+async def _frames(
+    events: AsyncGenerator[Event, None], shutdown: anyio.Event
+) -> AsyncIterator[ServerSentEvent]:
+    """Frames until the server shuts down; then the stream ends as a response should, and
+    the uvicorn log stays clean."""
+    stop = asyncio.ensure_future(shutdown.wait())
+    following: asyncio.Future[Event] | None = None
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(events))
+            await asyncio.wait({following, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                return
+            event, following = following.result(), None
+            yield _frame(event)
+    finally:
+        with anyio.CancelScope(shield=True):  # the hub must see this client leave
+            stop.cancel()
+            if following is not None:
+                following.cancel()
+                await asyncio.wait({following})
+            await events.aclose()
 
 
 def _cursor(last_event_id: str | None, after: int | None) -> int | None:
@@ -73,6 +95,11 @@ async def stream_events(
     """Run created / status / progress / summary / metrics and queue changes, live."""
     cursor = _cursor(last_event_id, after)
     hub: EventHub = request.app.state.event_hub
+    shutdown = anyio.Event()
     return EventSourceResponse(
-        _frames(hub.stream(cursor)), ping=PING_S, send_timeout=SEND_TIMEOUT_S
+        _frames(hub.stream(cursor), shutdown),
+        ping=PING_S,
+        send_timeout=SEND_TIMEOUT_S,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_S,
     )
