@@ -1,6 +1,7 @@
 """The export document (`GET /api/export`, `runyard export`) and its published JSON Schema.
 
-docs/export.schema.json is generated from these models, and a test fails when it is stale:
+runyard/store/export.py builds the document; these models describe it. docs/export.schema.json
+is generated from them, and a test fails when it is stale:
 
     python -m runyard.server.export_schema > docs/export.schema.json
 """
@@ -23,10 +24,6 @@ from runyard.server.schemas import (
     RunOut,
     SummaryOut,
 )
-from runyard.store.export import RunRecord, State
-
-FORMAT = "runyard-export"
-VERSION = 1
 
 
 class _Out(BaseModel):
@@ -82,32 +79,6 @@ class ExportOut(_Out):
     exported_at: datetime
     experiments: list[ExperimentOut]
     runs: list[ExportRun]
-
-
-def _run(record: RunRecord) -> dict[str, Any]:
-    run = record.run
-    fields = {name: getattr(run, name) for name in RunOut.model_fields if name != "progress"}
-    return {
-        **fields,
-        "progress": record.progress,
-        "summary": record.summary,
-        "attempts": record.attempts,
-        "checkpoints": record.checkpoints,
-        "artifacts": record.artifacts,
-        "checklist": record.checklist,
-    }
-
-
-def document(state: State, exported_at: float) -> ExportOut:
-    return ExportOut.model_validate(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "exported_at": exported_at,
-            "experiments": state.experiments,
-            "runs": [_run(r) for r in state.runs],
-        }
-    )
 
 
 def json_schema() -> dict[str, Any]:

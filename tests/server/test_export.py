@@ -12,7 +12,15 @@ from typing import Any
 import jsonschema
 from fastapi.testclient import TestClient
 
-from runyard.server.export_schema import json_schema
+from runyard.server.export_schema import (
+    ExportArtifact,
+    ExportCheckpoint,
+    ExportOut,
+    ExportProgress,
+    ExportRun,
+    json_schema,
+)
+from runyard.server.schemas import AttemptOut, ExperimentOut
 
 SCHEMA = Path(__file__).parents[2] / "docs" / "export.schema.json"
 
@@ -86,5 +94,17 @@ def test_export_of_real_runs_matches_the_schema(client: TestClient) -> None:
     ran = runs[job_id]
     assert [a["status"] for a in ran["attempts"]] == ["succeeded"]
     assert ("model", "FAIL") in [(i["name"], i["status"]) for i in ran["checklist"]]
+    # Every field the models (and so the schema) name, and no other: the document is built
+    # without them for speed, so this is where a field added to RunOut must show up.
+    for model, docs in [
+        (ExportRun, doc["runs"]),
+        (ExportProgress, [r["progress"] for r in doc["runs"]]),
+        (AttemptOut, ran["attempts"]),
+        (ExportCheckpoint, ended["checkpoints"]),
+        (ExportArtifact, ended["artifacts"]),
+        (ExperimentOut, doc["experiments"]),
+        (ExportOut, [doc]),
+    ]:
+        assert all(d.keys() == model.model_fields.keys() for d in docs), model.__name__
     openapi = client.get("/openapi.json").json()["paths"]["/api/export"]["get"]
     assert "ExportOut" in json.dumps(openapi["responses"]["200"])
