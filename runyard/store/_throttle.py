@@ -49,7 +49,7 @@ class Throttle:
             self._last[key] = now
             if len(self._last) > STALE_KEYS:
                 self._forget_stale(now)
-        self._send(key, data)
+        self._safe_send(key, data)
 
     def flush(self, match: Callable[[Hashable], bool]) -> None:
         """Send what waits for the keys that ``match`` now (e.g. before a run's end)."""
@@ -59,7 +59,7 @@ class Throttle:
             for key, _ in due:
                 self._last[key] = now
         for key, data in due:
-            self._send(key, data)
+            self._safe_send(key, data)
 
     def close(self) -> None:
         """Send what waits and stop the thread."""
@@ -99,9 +99,14 @@ class Throttle:
                 self._cond.release()
                 try:
                     for key, data in batch:
-                        try:
-                            self._send(key, data)
-                        except Exception:  # a failed send must not stop the others
-                            log.exception("could not send a throttled event %r", key)
+                        self._safe_send(key, data)
                 finally:
                     self._cond.acquire()
+
+    def _safe_send(self, key: Hashable, data: Any) -> None:
+        """Throttled events tell of a change already made: failing to tell must not fail it
+        (an ingest, a run's end), nor stop the other sends."""
+        try:
+            self._send(key, data)
+        except Exception:
+            log.exception("could not send the event %r", key)

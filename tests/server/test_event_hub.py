@@ -8,6 +8,7 @@ from typing import Any
 
 from runyard.config import Settings
 from runyard.server.events import EventHub
+from runyard.server.maintenance import Maintenance
 from runyard.store import Store
 from runyard.store.events import Event
 
@@ -94,3 +95,10 @@ def test_a_slow_client_catches_up_in_order(store: Store) -> None:
             await stream.aclose()
 
     assert len(asyncio.run(main())) == 13
+
+
+def test_maintenance_keeps_the_event_log_bounded(store: Store, settings: Settings) -> None:
+    ids = _emit(store, 10)
+    bounded = settings.model_copy(update={"events_keep_rows": 3})
+    Maintenance(store, bounded).run_once()
+    assert [e.id for e in store.events.list()] == ids[-3:]

@@ -101,3 +101,14 @@ def test_listeners_hear_emits_from_any_thread(store: Store) -> None:
     store.events.unsubscribe(listener)
     store.events.emit("x")
     assert heard == ["emitter", threading.current_thread().name]
+
+
+def test_an_event_that_cannot_be_written_fails_no_ingest(store: Store) -> None:
+    run = store.runs.create(experiment="e")
+    events.drop(store.engine)  # the event log is gone: telling of a change must not undo it
+    try:
+        assert store.metrics.ingest(run.id, [_series("loss", 0)]).accepted == 3
+        store.run_state.set_progress(run.id, epoch=1, total_epochs=2)
+    finally:
+        events.create(store.engine)
+    assert store.metrics.read(run.id)["loss"].steps.tolist() == [0, 1, 2]
