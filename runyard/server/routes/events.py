@@ -33,14 +33,14 @@ _STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def iso(ts: float) -> str:
+def _iso(ts: float) -> str:
     """The same ISO-8601 form as the API's datetimes."""
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _frame(event: Event) -> ServerSentEvent:
-    body = {**event.data, "id": event.id, "ts": iso(event.ts), "kind": event.kind}
-    body["run_id"] = event.run_id
+    ts = _iso(event.ts)
+    body = {**event.data, "id": event.id, "ts": ts, "kind": event.kind, "run_id": event.run_id}
     return ServerSentEvent(orjson.dumps(body).decode(), id=str(event.id), event=event.kind)
 
 
