@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     max_page_size: int = Field(
         default=1000, gt=0, description="Largest `limit` of a listing request."
     )
+    events_keep_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long the event log keeps events for reconnecting clients.",
+    )
+    events_keep_rows: int = Field(
+        default=100_000, gt=0, description="The most events the event log keeps."
+    )
 
     @property
     def db_url(self) -> str:

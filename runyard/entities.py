@@ -93,6 +93,8 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)  # last value of each key
     reason: str | None = None  # why it ended as it did, or why it is retrying
     priority: int = 0
+    best: float | None = None  # best value of the primary metric by its goal
+    best_step: int | None = None
 
     @property
     def depends_on(self) -> list[str]:

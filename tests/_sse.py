@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -13,8 +14,13 @@ import httpx
 @dataclass(frozen=True)
 class Event:
     event: str  # "ping" for a comment line
-    id: str | None = None
+    id: int | None = None
     data: Any = None
+    at: float = field(default_factory=time.time)  # when it arrived
+
+    @property
+    def kind(self) -> str:
+        return self.event
 
 
 def events(response: httpx.Response) -> Iterator[Event]:
@@ -24,7 +30,8 @@ def events(response: httpx.Response) -> Iterator[Event]:
         if not line:
             if fields:
                 data = fields.get("data")
-                yield Event(fields.get("event", "message"), fields.get("id"),
+                ident = fields.get("id")
+                yield Event(fields.get("event", "message"), int(ident) if ident else None,
                             json.loads(data) if data else None)  # fmt: skip
                 fields = {}
             continue
@@ -43,3 +50,23 @@ def until(stream: Iterator[Event], kind: str) -> Event:
             return event
         assert event.event == "ping", event
     raise AssertionError(f"the stream ended before an {kind!r} event")
+
+
+def read_until(
+    stream: httpx.Response | Iterator[Event],
+    done: Callable[[list[Event]], bool],
+    timeout: float = 60.0,
+) -> list[Event]:
+    """Events (pings left out) until ``done(events so far)``; fails past ``timeout`` (pings
+    keep reads short). Pass ``events(response)`` to go on reading the same stream afterwards."""
+    got: list[Event] = []
+    deadline = time.monotonic() + timeout
+    parsed = events(stream) if isinstance(stream, httpx.Response) else stream
+    for event in parsed:
+        if event.event != "ping":
+            got.append(event)
+            if done(got):
+                return got
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError(f"stream ended or timed out after {len(got)} events: {got[-5:]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import db, demo, gc, jobs, runs, server, sync, watch
+from runyard.cli import compare, db, demo, export, gc, jobs, runs, server, sync, watch
 
 app = typer.Typer(
     name="runyard",
@@ -23,6 +23,8 @@ app.command()(jobs.cancel)
 app.command()(jobs.retry)
 app.command()(jobs.check)
 app.command()(watch.watch)
+app.command()(compare.compare)
+app.command()(export.export)
 app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)

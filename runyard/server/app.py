@@ -28,16 +28,21 @@ from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.events import EventHub
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import (
     artifacts,
     checkpoints,
+    compare,
+    events,
     experiments,
+    export,
     health,
     jobs,
     lifecycle,
     logs,
     metrics,
+    queue,
     runs,
 )
 from runyard.server.schemas import MetricBatch
@@ -163,17 +168,9 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (
-        health,
-        experiments,
-        runs,
-        jobs,
-        lifecycle,
-        metrics,
-        checkpoints,
-        artifacts,
-        logs,
-    ):
+    app.state.event_hub = EventHub(store.events)
+    routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
+    for module in (*routers, compare, queue, events, export):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]

@@ -31,7 +31,7 @@ def test_stream_follows_lines_as_they_are_written_then_ends(jobs: LiveClient) ->
         stream = events(r)
         first = until(stream, "log")
         # "part" was in the same write as line 1: a partial line waits for its newline.
-        assert first.data == {"text": "line-1\n", "offset": 7} and first.id == "7"
+        assert first.data == {"text": "line-1\n", "offset": 7} and first.id == 7
         assert jobs.get(f"/api/runs/{run['id']}").json()["status"] == "running"
         (Path(run["run_dir"]) / "go").touch()
         rest = []
@@ -59,7 +59,7 @@ def test_reconnect_resumes_at_the_offset(jobs: LiveClient) -> None:
         assert jobs.server.server_state.tasks  # the stream's
     # The client went away: the server ends that stream's task at once.
     wait_for(jobs, lambda: not jobs.server.server_state.tasks, timeout=5)
-    with jobs.stream("GET", url, headers={"Last-Event-ID": first.id or ""}) as r:
+    with jobs.stream("GET", url, headers={"Last-Event-ID": str(first.id)}) as r:
         stream = events(r)
         (Path(run["run_dir"]) / "go").touch()
         rest = [until(stream, "log")]

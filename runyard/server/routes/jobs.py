@@ -83,7 +83,9 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         tags=body.tags,
         notes=body.notes,
     )
-    store.events.emit("created", run.id, status=run.status.value)
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
     scheduler.wake()
     return run
 
@@ -104,9 +106,12 @@ def cancel_run(
     if run.spec is None and not run.status.is_terminal():
         store.run_state.finish(run_id, RunStatus.CANCELLED, reason="cancelled by request")
         return RunOut.model_validate(store.runs.get(run_id))
-    store.jobs.request_cancel(run_id, rollback=rollback)
-    request.app.state.scheduler.wake()
-    return RunOut.model_validate(store.runs.get(run_id))
+    status = store.jobs.request_cancel(run_id, rollback=rollback)
+    request.app.state.scheduler.wake()  # stops the process, or settles its dependants
+    run = store.runs.get(run_id)
+    if status is RunStatus.CANCELLED:  # it never ran: no process to stop, no summary
+        store.events.emit("status", run_id, status=run.status.value, reason=run.reason)
+    return RunOut.model_validate(run)
 
 
 @router.post("/retry", responses=CONFLICT)

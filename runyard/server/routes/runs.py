@@ -57,6 +57,9 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         notes=body.notes,
     )
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
     return RunOut.model_validate(run)
 
 
