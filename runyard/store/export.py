@@ -104,6 +104,7 @@ def _run(conn: sa.Connection, m: Any, metrics: dict[str, tuple[Any, Any, Any]]) 
         "priority": m["priority"],
         "best": json_number(primary[1]) if primary else None,
         "best_step": primary[2] if primary else None,
+        "depends_on": list((m["spec"] or {}).get("depends_on", ())),
         "summary": m["summary"] if m["summary"] is not None else compute_summary(conn, m["id"]),
         "checklist": m["checklist"],
     }
