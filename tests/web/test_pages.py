@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import Live
+from tests.web.conftest import Live, until
 
 pytestmark = pytest.mark.browser
 
@@ -35,3 +36,27 @@ def test_pipelines_draw_runs_linked_by_depends_on(live: Live, page: Page) -> Non
     expect(graph.locator("path.edge")).to_have_count(4)
     graph.get_by_role("link", name=f"{final['name']}, completed").click()
     expect(page.get_by_role("heading", name="pipe-evaluate")).to_be_visible()
+
+
+def test_overview_shows_the_queue_and_the_machine_as_the_api_does(live: Live, page: Page) -> None:
+    run = live.train("overview-run", "--steps", "20", "--epochs", "2")
+    live.wait_status(run["id"], "completed")
+    page.goto(f"{live.url}/")
+    expect(page.get_by_role("heading", name="Mission control")).to_be_visible()
+
+    def agrees(group: str) -> bool:  # the page follows the API, even as others' jobs end
+        shown = page.get_by_test_id(f"count-{group}").inner_text()
+        return shown == str(live.get("/api/queue").json()["counts"][group])
+
+    for group in ("active", "queued", "completed", "failed"):
+        until(lambda group=group: agrees(group), timeout=15)
+    assert int(page.get_by_test_id("count-completed").inner_text()) >= 1
+    expect(page.locator('[data-group="completed"]')).to_contain_text("overview-run")
+    system = live.get("/api/system").json()
+    for label in ("CPU", "Memory", "Disk"):
+        meter = page.locator(f'[data-meter="{label}"]')
+        expect(meter).to_be_visible()
+        expect(meter.locator("[data-health]")).to_have_text(re.compile("Healthy|Warning|Critical"))
+    expect(page.locator('[data-meter="CPU"]')).to_contain_text(f"{system['cpu']['count']} cores")
+    recent = page.locator(f'.recent-card[data-run-id="{run["id"]}"]')
+    expect(recent.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
