@@ -101,8 +101,12 @@ def read_metrics(
     request: Request,
     store: StoreDep,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all when absent.")] = None,
-    start: Annotated[int | None, Query(description="First step (inclusive).")] = None,
-    end: Annotated[int | None, Query(description="Last step (inclusive).")] = None,
+    start: Annotated[
+        int | None, Query(ge=-(2**63), le=2**63 - 1, description="First step (inclusive).")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=-(2**63), le=2**63 - 1, description="Last step (inclusive).")
+    ] = None,
     max_points: Annotated[
         int | None,
         Query(
