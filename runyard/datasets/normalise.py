@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runyard.datasets.layout import GENERIC_DIRS, MASK_DIRS, SPLITS
+from runyard.datasets.layout import MASK_DIRS, SPLITS
 from runyard.errors import BadRequest
 
 JUNK_DIRS = frozenset({"__MACOSX", ".git", ".svn", ".hg", "__pycache__", ".ipynb_checkpoints"})
@@ -90,7 +90,7 @@ def _strip_wrapper(files: list[tuple[str, Path]]) -> tuple[list[tuple[str, Path]
         top = next(iter(tops))
         if len(tops) != 1 or "/" not in files[0][0]:
             break
-        if top.lower() in SPLITS or top.lower() in MASK_DIRS or top.lower() in GENERIC_DIRS:
+        if top.lower() in SPLITS or top.lower() in MASK_DIRS:
             break
         stripped.append(top)
         files = [(rel.split("/", 1)[1], f) for rel, f in files]

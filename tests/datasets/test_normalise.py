@@ -25,7 +25,7 @@ def test_nested_wrappers_are_stripped(tmp_path: Path) -> None:
     assert all(not f.owned for f in tree.files)
 
 
-@pytest.mark.parametrize("top", ["train", "Images", "masks"])
+@pytest.mark.parametrize("top", ["train", "Validation", "masks"])
 def test_a_meaningful_single_folder_is_kept(tmp_path: Path, top: str) -> None:
     src = _tree(tmp_path / "s", f"{top}/a.png", f"{top}/b.png")
     tree = normalise(src, tmp_path / "w", owned=True)
