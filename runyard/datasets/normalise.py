@@ -26,6 +26,8 @@ class Source:
     path: str  # relative path in the version (POSIX)
     file: Path  # where its bytes are now
     owned: bool  # a file of ours (moved into the store) rather than the user's (copied)
+    sha256: str | None = None  # known already: a stored file carried into a new version
+    size: int | None = None
 
 
 @dataclass(slots=True)

@@ -18,9 +18,10 @@ from runyard.config import Settings
 from runyard.datasets.layout import classify_all, counts_of, describe
 from runyard.datasets.normalise import Source, Tree, normalise
 from runyard.datasets.objects import ObjectStore, manifest_sha256
+from runyard.datasets.transforms import Step, describe_steps, transform_files
 from runyard.datasets.unpack import Limits, archive_suffix, unpack
 from runyard.datasets.validate import ValidationConfig, validate
-from runyard.errors import BadRequest
+from runyard.errors import BadRequest, NotFound
 from runyard.store import Store
 from runyard.store.datasets import NewVersion, VersionRecord
 
@@ -141,9 +142,29 @@ class Registry:
             record = self.store.datasets.version(name, version)
         return Registered(record, created, view)
 
-    def _existing(self, name: str, version: str) -> VersionRecord | None:
-        from runyard.errors import NotFound
+    def transform(
+        self,
+        parent: VersionRecord,
+        steps: list[Step],
+        progress: Callable[[int], None] | None = None,
+    ) -> Registered:
+        """A new version of the same dataset: ``parent`` with ``steps`` applied (its lineage)."""
+        files = self.store.datasets.files(parent.id)
+        work = self.objects.work_dir("transform")
+        try:
+            items = [(f.path, f.sha256, f.size, self.objects.path(f.sha256)) for f in files]
+            sources = transform_files(items, steps, work, progress)
+            return self.register(
+                parent.dataset,
+                sources,
+                source=f"{parent.dataset}@{parent.version} | {describe_steps(steps)}",
+                parent=parent,
+                steps=steps,
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
+    def _existing(self, name: str, version: str) -> VersionRecord | None:
         try:
             return self.store.datasets.version(name, version)
         except NotFound:
