@@ -24,7 +24,16 @@ from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
-from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs
+from runyard.server.routes import (
+    datasets,
+    experiments,
+    files,
+    health,
+    jobs,
+    lifecycle,
+    metrics,
+    runs,
+)
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
@@ -127,7 +136,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, jobs, lifecycle, metrics, files):
+    for module in (health, experiments, runs, jobs, lifecycle, metrics, files, datasets):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -252,6 +252,10 @@ class RunOut(_Out):
     metrics: dict[str, float] = Field(description="The last value of each metric key.")
     reason: str | None = Field(description="Why it ended as it did, or why it is retrying.")
     priority: int = 0
+    datasets: list[dict[str, str]] | None = Field(
+        default=None,
+        description='[{"name", "version"}] the run declared it used (GET /api/runs/{id} only).',
+    )
 
 
 class AttemptOut(_Out):
