@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from runyard.datasets.validate import ValidationConfig
+from runyard.datasets.registry import Registry
+from runyard.datasets.validate import ValidationConfig, summary
+from runyard.store.datasets import VersionRecord
 
 DatasetName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", max_length=100)
@@ -168,3 +172,29 @@ class DatasetUse(BaseModel):
 
 class RunDatasetList(BaseModel):
     datasets: list[DatasetUse]
+
+
+def version_out(v: VersionRecord) -> VersionOut:
+    fields = {k: getattr(v, k) for k in VersionOut.model_fields if k != "validation"}
+    return VersionOut.model_validate({**fields, "validation": summary(v.validation)})
+
+
+def version_detail(registry: Registry, v: VersionRecord, files: int) -> VersionDetail:
+    """The version with the first ``files`` manifest entries, its report and its runs."""
+    store = registry.store
+    listed = store.datasets.files(v.id)
+    extensions = Counter(PurePosixPath(f.path).suffix.lower() or "(none)" for f in listed)
+    return VersionDetail(
+        **version_out(v).model_dump(),
+        path=str(registry.view(v)),
+        manifest=ManifestOut(
+            sha256=v.manifest_sha256,
+            file_count=v.file_count,
+            total_bytes=v.total_bytes,
+            extensions=dict(sorted(extensions.items())),
+            files=[FileOut.model_validate(f) for f in listed[:files]],
+            truncated=len(listed) > files,
+        ),
+        report=v.validation,
+        runs=[RunRef(**r) for r in store.datasets.runs_of(v.id)],
+    )

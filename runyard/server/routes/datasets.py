@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,7 +18,7 @@ from runyard.datasets.jobs import TransformRunner
 from runyard.datasets.registry import Registered, Registry, check_name
 from runyard.datasets.transforms import parse_steps
 from runyard.datasets.unpack import archive_suffix
-from runyard.datasets.validate import ValidationConfig, summary
+from runyard.datasets.validate import ValidationConfig
 from runyard.errors import BadRequest, RunyardError
 from runyard.server._deps import SettingsDep, StoreDep
 from runyard.server.dataset_schemas import (
@@ -29,21 +28,19 @@ from runyard.server.dataset_schemas import (
     DatasetList,
     DatasetOut,
     DatasetUse,
-    FileOut,
     JobOut,
-    ManifestOut,
     RegisterOut,
     RunDatasetIn,
     RunDatasetList,
-    RunRef,
     TransformIn,
     VersionDetail,
-    VersionOut,
+    version_detail,
+    version_out,
 )
 from runyard.server.routes import ERRORS
 from runyard.server.schemas import ErrorOut
 from runyard.store import Store
-from runyard.store.datasets import VersionRecord, parse_ref
+from runyard.store.datasets import parse_ref
 
 router = APIRouter(tags=["datasets"], responses=ERRORS)
 _lock = threading.Lock()
@@ -73,31 +70,6 @@ RegistryDep = Annotated[Registry, Depends(_registry)]
 RunnerDep = Annotated[TransformRunner, Depends(_runner)]
 
 
-def version_out(v: VersionRecord) -> VersionOut:
-    fields = {k: getattr(v, k) for k in VersionOut.model_fields if k != "validation"}
-    return VersionOut.model_validate({**fields, "validation": summary(v.validation)})
-
-
-def version_detail(registry: Registry, v: VersionRecord, files: int) -> dict[str, Any]:
-    store = registry.store
-    listed = store.datasets.files(v.id)
-    extensions = Counter(PurePosixPath(f.path).suffix.lower() or "(none)" for f in listed)
-    return {
-        **version_out(v).model_dump(),
-        "path": str(registry.view(v)),
-        "manifest": ManifestOut(
-            sha256=v.manifest_sha256,
-            file_count=v.file_count,
-            total_bytes=v.total_bytes,
-            extensions=dict(sorted(extensions.items())),
-            files=[FileOut.model_validate(f) for f in listed[:files]],
-            truncated=len(listed) > files,
-        ),
-        "report": v.validation,
-        "runs": [RunRef(**r) for r in store.datasets.runs_of(v.id)],
-    }
-
-
 @router.get("/api/datasets")
 def list_datasets(store: StoreDep, _registry: RegistryDep) -> DatasetList:
     return DatasetList(datasets=[DatasetOut.model_validate(d) for d in store.datasets.all()])
@@ -105,7 +77,8 @@ def list_datasets(store: StoreDep, _registry: RegistryDep) -> DatasetList:
 
 def _registered(done: Registered, registry: Registry, response: Response) -> RegisterOut:
     response.status_code = 201 if done.created else 200
-    return RegisterOut(**version_detail(registry, done.version, files=100), created=done.created)
+    detail = version_detail(registry, done.version, files=100)
+    return RegisterOut(**detail.model_dump(), created=done.created)
 
 
 def _checks(raw: Any) -> ValidationConfig | None:
@@ -244,7 +217,7 @@ def get_version(
     files: Annotated[int, Query(ge=0, le=100_000, description="Manifest entries to list.")] = 100,
 ) -> VersionDetail:
     record = registry.store.datasets.version(name, version)
-    return VersionDetail(**version_detail(registry, record, files))
+    return version_detail(registry, record, files)
 
 
 @router.post("/api/datasets/{name}/versions/{version}/validate")
