@@ -29,26 +29,25 @@ class ImageFacts:
 
 
 def read_facts(path: str, file: Path, is_mask: bool) -> ImageFacts:
-    import numpy as np
+    """Decode the whole image (a truncated file fails here), then read its facts in C."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(file) as img:
             img.load()
-            arr = np.asarray(img)
             size, mode, channels = img.size, img.mode, len(img.getbands())
+            extrema: Any = img.getextrema()  # (lo, hi), or one pair per band
+            colours = img.getcolors(MAX_UNIQUE) if is_mask else None
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         return ImageFacts(path, error=str(exc) or type(exc).__name__)
-    if arr.size == 0:
-        return ImageFacts(path, size, mode, channels, error="the image has no pixels")
+    if channels == 1:
+        low, high = extrema
+    else:
+        low, high = min(e[0] for e in extrema), max(e[1] for e in extrema)
     values = 0
     if is_mask:
-        if channels == 1:
-            values = len(np.unique(arr))
-        else:
-            values = len(np.unique(arr.reshape(-1, channels), axis=0))
-        values = min(values, MAX_UNIQUE + 1)
-    return ImageFacts(path, size, mode, channels, float(arr.min()), float(arr.max()), values)
+        values = MAX_UNIQUE + 1 if colours is None else len(colours)
+    return ImageFacts(path, size, mode, channels, float(low), float(high), values)
 
 
 def _values_text(values: int) -> str:

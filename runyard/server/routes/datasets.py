@@ -139,6 +139,13 @@ def _from_path(body: DatasetCreate, registry: Registry, root: Path | None) -> Re
     raise BadRequest(f"{body.path} is neither a folder nor a file under the import root")
 
 
+def _inline_schema(model: type[DatasetCreate]) -> dict[str, Any]:
+    """Its JSON schema for OpenAPI; what it refers to (ChecksIn) is a component already."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
 @router.post(
     "/api/datasets",
     status_code=201,
@@ -151,7 +158,7 @@ def _from_path(body: DatasetCreate, registry: Registry, root: Path | None) -> Re
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": DatasetCreate.model_json_schema()},
+                "application/json": {"schema": _inline_schema(DatasetCreate)},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
