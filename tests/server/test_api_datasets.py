@@ -211,3 +211,46 @@ def test_runs_declare_the_versions_they_used(retina: dict[str, Any], client: Tes
     for body, status in (({"dataset": "nope@1"}, 404), ({"dataset": "@x"}, 400)):
         assert client.post(f"/api/runs/{run['id']}/datasets", json=body).status_code == status
     assert client.post("/api/runs/missing/datasets", json={"dataset": ref}).status_code == 404
+
+
+def test_a_transform_that_cannot_read_a_file_fails_its_job(
+    client: TestClient, tmp_path: Path
+) -> None:
+    src = segmentation(tmp_path / "src")
+    broken = src / "RetinaSet" / "train" / "images" / "P002_a.png"
+    broken.write_bytes(broken.read_bytes()[:80])
+    made = upload(client, "broken", zipped(src)).json()
+    assert made["validation"]["errors"] >= 1
+    url = f"/api/datasets/broken/versions/{made['version']}/transform"
+    job = wait_job(client, client.post(url, json={"steps": "resize:16"}).json()["id"])
+    assert job["status"] == "failed" and job["version"] is None
+    assert "train/images/P002_a.png" in job["error"]
+    assert client.get("/api/datasets/broken").json()["version_count"] == 1
+
+
+def test_an_upload_over_the_body_limit_is_413_and_registers_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    settings = Settings(home=tmp_path / "h3", database_url=db_url, max_body_bytes=50_000)
+    store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+    try:
+        with TestClient(create_app(settings, store)) as client:
+            r = upload(client, "big", os.urandom(80_000))
+            assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+            assert client.get("/api/datasets").json()["datasets"] == []
+    finally:
+        store.close()
+
+
+def test_jobs_left_running_by_a_previous_server_are_failed_at_start(
+    client: TestClient, retina: dict[str, Any], store: Store, settings: Settings
+) -> None:
+    from runyard.datasets.jobs import TransformRunner
+    from runyard.datasets.registry import Registry
+
+    parent = store.datasets.version("retina", retina["version"])
+    orphan = store.dataset_jobs.create(parent.id, "transform", [{"op": "crop", "margin": 0.1}])
+    store.dataset_jobs.start(orphan.id, 13)
+    TransformRunner(Registry(store, settings))  # what a restarted server makes
+    job = client.get(f"/api/datasets/jobs/{orphan.id}").json()
+    assert job["status"] == "failed" and "server stopped" in job["error"]
