@@ -93,6 +93,7 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)  # last value of each key
     reason: str | None = None  # why it ended as it did, or why it is retrying
     priority: int = 0
+    datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
 
 
 @dataclass(frozen=True, slots=True)

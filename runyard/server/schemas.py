@@ -252,9 +252,9 @@ class RunOut(_Out):
     metrics: dict[str, float] = Field(description="The last value of each metric key.")
     reason: str | None = Field(description="Why it ended as it did, or why it is retrying.")
     priority: int = 0
-    datasets: list[dict[str, str]] | None = Field(
-        default=None,
-        description='[{"name", "version"}] the run declared it used (GET /api/runs/{id} only).',
+    datasets: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='The dataset versions the run declared it used: [{"name", "version"}].',
     )
 
 

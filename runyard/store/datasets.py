@@ -76,6 +76,24 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return name, version or LATEST
 
 
+def uses_of_runs(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """``{run_id: [{"name", "version"}]}``: the versions each run declared, by name."""
+    if not run_ids:
+        return {}
+    v = dataset_versions.c
+    stmt = (
+        sa.select(run_datasets.c.run_id, datasets.c.name, v.version)
+        .join(dataset_versions, v.id == run_datasets.c.version_id)
+        .join(datasets, datasets.c.id == v.dataset_id)
+        .where(run_datasets.c.run_id.in_(run_ids))
+        .order_by(datasets.c.name, v.version)
+    )
+    out: dict[str, list[dict[str, str]]] = {}
+    for run_id, name, version in conn.execute(stmt):
+        out.setdefault(run_id, []).append({"name": name, "version": version})
+    return out
+
+
 def _version_select() -> sa.Select[Any]:
     v, parent = dataset_versions, dataset_versions.alias("parent")
     return (
@@ -271,17 +289,8 @@ class Datasets:
 
     def of_run(self, run_id: str) -> list[dict[str, str]]:
         """``[{"name", "version"}]`` of the versions a run declared, by name."""
-        v = dataset_versions.c
-        stmt = (
-            sa.select(datasets.c.name, v.version)
-            .select_from(run_datasets)
-            .join(dataset_versions, v.id == run_datasets.c.version_id)
-            .join(datasets, datasets.c.id == v.dataset_id)
-            .where(run_datasets.c.run_id == run_id)
-            .order_by(datasets.c.name, v.version)
-        )
         with self._engine.connect() as conn:
-            return [{"name": n, "version": ver} for n, ver in conn.execute(stmt)]
+            return uses_of_runs(conn, [run_id]).get(run_id, [])
 
     def runs_of(self, version_id: int) -> list[dict[str, Any]]:
         """``[{"id", "name", "status"}]`` of the runs that declared a version, newest first."""

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._query import Clause, Order, parse_filter, parse_order
+from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
 
@@ -243,7 +244,9 @@ class Runs:
             row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
-            return _to_run(row, self._last_values(conn, [run_id]).get(run_id))
+            run = _to_run(row, self._last_values(conn, [run_id]).get(run_id))
+            run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
+            return run
 
     def update(
         self,
@@ -300,7 +303,10 @@ class Runs:
             rows = conn.execute(stmt).all()
             page = rows[: query.limit]
             last = self._last_values(conn, [r.id for r in page])
+            used = uses_of_runs(conn, [r.id for r in page])
         runs_out = [_to_run(r, last.get(r.id)) for r in page]
+        for run in runs_out:
+            run.datasets = used.get(run.id, [])
         more = len(rows) > query.limit
         return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
 

@@ -203,6 +203,8 @@ def test_runs_declare_the_versions_they_used(retina: dict[str, Any], client: Tes
     used = [{"name": "retina", "version": retina["version"]}]
     assert r.json() == {"datasets": used}
     assert client.get(f"/api/runs/{run['id']}").json()["datasets"] == used
+    listed = client.get("/api/runs").json()["runs"]
+    assert [r["datasets"] for r in listed if r["id"] == run["id"]] == [used]
     assert client.get(f"/api/runs/{run['id']}/datasets").json() == {"datasets": used}
     version = client.get(f"/api/datasets/retina/versions/{retina['version']}").json()
     assert version["runs"] == [{"id": run["id"], "name": run["name"], "status": "running"}]
