@@ -13,13 +13,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from runyard.datasets.layout import classify_all
 from runyard.datasets.normalise import Source
 from runyard.errors import BadRequest
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Step = dict[str, Any]
 CHANNELS = {"red": 0, "green": 1, "blue": 2, "all": None}
@@ -109,10 +110,13 @@ def describe_steps(steps: list[Step]) -> str:
 
 
 def _scale(dtype: np.dtype[Any]) -> float:
+    import numpy as np
+
     return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
 
 
 def _clahe(arr: np.ndarray, step: Step) -> np.ndarray:
+    import numpy as np
     from skimage import exposure
 
     scale = _scale(arr.dtype)
@@ -132,6 +136,8 @@ def _clahe(arr: np.ndarray, step: Step) -> np.ndarray:
 
 def _crop(arr: np.ndarray, margin: float) -> np.ndarray:
     """The centred square of side min(h, w) with ``margin`` of it cut from each edge."""
+    import numpy as np
+
     h, w = arr.shape[:2]
     keep = max(1, round(min(h, w) * (1 - 2 * margin)))
     top, left = (h - keep) // 2, (w - keep) // 2
@@ -139,6 +145,7 @@ def _crop(arr: np.ndarray, margin: float) -> np.ndarray:
 
 
 def _resize(arr: np.ndarray, size: list[int], is_mask: bool) -> np.ndarray:
+    import numpy as np
     from skimage import transform
 
     width, height = size
@@ -165,6 +172,7 @@ def _apply(arr: np.ndarray, step: Step, is_mask: bool) -> np.ndarray:
 
 def transform_file(src: Path, dest: Path, steps: list[Step], is_mask: bool) -> bool:
     """Write ``src`` transformed to ``dest``; False (nothing written) when no pixel changed."""
+    import numpy as np
     from PIL import Image
 
     with Image.open(src) as opened:
