@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     compact_interval_s: float = Field(
         default=30.0, gt=0, description="How often small metric chunks are merged."
     )
+    sse_ping_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on event streams."
+    )
     max_page_size: int = Field(
         default=1000, gt=0, description="Largest `limit` of a listing request."
     )

@@ -102,7 +102,12 @@ class ServerProcess:
     """`runyard server` as a real subprocess on 127.0.0.1 and a free port."""
 
     def __init__(
-        self, home: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+        self,
+        home: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        cwd: Path | None = None,
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +119,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "runyard", "server", "--port", str(self.port), *args],
             env=full_env,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -22,6 +22,14 @@ def _item(name: str, ok: bool, detail: str, hint: str, glob: str | None = None) 
             "glob": glob}  # fmt: skip
 
 
+def _matches(run_dir: Path, pattern: str) -> list[Path]:
+    """Regular files matching `pattern` that stay inside the run dir once links are resolved."""
+    root = run_dir.resolve()
+    return [
+        p for p in sorted(run_dir.glob(pattern)) if p.is_file() and p.resolve().is_relative_to(root)
+    ]
+
+
 def evaluate(
     run_dir: Path, expect: tuple[Expectation, ...], checkpoints: list[CheckpointRecord]
 ) -> list[dict[str, Any]]:
@@ -50,7 +58,12 @@ def evaluate(
         if exp.glob.startswith("/") or ".." in Path(exp.glob).parts:
             items.append(_item(exp.name, False, "the glob must stay inside the run dir", exp.hint))
             continue
-        files = [p for p in sorted(run_dir.glob(exp.glob)) if p.is_file()]
+        try:
+            files = _matches(run_dir, exp.glob)
+        except (OSError, ValueError) as exc:  # a name too long, a pattern pathlib refuses
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            items.append(_item(exp.name, False, f"the glob cannot be used: {why}", exp.hint))
+            continue
         big = [p for p in files if p.stat().st_size >= exp.min_bytes]
         ok = len(big) >= exp.min_count
         detail = f"{len(files)} file(s) match {exp.glob}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from runyard import __version__
 from runyard.config import Settings
@@ -22,15 +25,18 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
+from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import (
+    artifacts,
+    checkpoints,
     datasets,
     experiments,
-    files,
     health,
     jobs,
     lifecycle,
+    logs,
     metrics,
     runs,
 )
@@ -68,12 +74,30 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on this path: Starlette names only the first route's."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "allow_table", None
+    )
+    if table is None:
+        table = [
+            (compile_path(ctx.path)[0], ctx.methods)
+            for ctx in iter_route_contexts(request.app.routes)
+            if ctx.path and ctx.methods
+        ]
+        request.app.state.allow_table = table
+    methods = set().union(*(m for regex, m in table if regex.match(request.url.path)))
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
     return response
 
 
@@ -132,11 +156,23 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.settings = settings
     app.state.store = store
     app.state.scheduler = scheduler
+    app.state.chart_cache = ChartCache()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, jobs, lifecycle, metrics, files, datasets):
+    for module in (
+        health,
+        experiments,
+        runs,
+        jobs,
+        lifecycle,
+        metrics,
+        checkpoints,
+        artifacts,
+        logs,
+        datasets,
+    ):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

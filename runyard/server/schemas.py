@@ -13,11 +13,18 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
 Notes = Annotated[str, StringConstraints(max_length=100_000)]
 MAX_TAGS = 100
-Step = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+# Integers are strict (`true` is not an epoch, 3.5 not a size) and bounded by the columns
+# they land in (INTEGER is 32-bit on PostgreSQL, BIGINT 64-bit).
+Step = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
+Int32 = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]
+Bytes = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not an epoch, "1" not a delay, 0 not a flag. Enums opt out (their JSON
+    # strings are validated in Python mode, where strict would want the enum object).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class _Out(BaseModel):
@@ -60,8 +67,8 @@ class ExpectIn(_In):
 
     name: Key
     glob: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    min_count: Annotated[int, Field(ge=0)] = 1
-    min_bytes: Annotated[int, Field(ge=0)] = 0
+    min_count: Int32 = 1
+    min_bytes: Bytes = 0
     hint: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
@@ -90,14 +97,16 @@ class RunCreate(_In):
     ) = Field(default=None, description="argv list, or a string run by /bin/sh -c.")
     cwd: str | None = Field(default=None, description="Working directory; the server's if unset.")
     env: dict[Key, str] = Field(default_factory=dict)
-    gpus: Annotated[int, Field(ge=0, le=1024)] = 0
-    cpus: Annotated[int, Field(ge=1, le=4096)] = 1
-    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
-    max_retries: Annotated[int, Field(ge=0, le=100)] = 3
+    gpus: Annotated[int, Field(strict=True, ge=0, le=1024)] = 0
+    cpus: Annotated[int, Field(strict=True, ge=1, le=4096)] = 1
+    priority: Annotated[int, Field(strict=True, ge=-1000, le=1000)] = 0
+    max_retries: Annotated[int, Field(strict=True, ge=0, le=100)] = 3
     retry_delay_s: Annotated[float, Field(ge=0, le=86400)] = 60.0
     retry_backoff: Annotated[float, Field(ge=1, le=10)] = 2.0
     retry_max_delay_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 3600.0
-    retry_on: list[FailureClass] = Field(default_factory=lambda: list(FailureClass))
+    retry_on: list[Annotated[FailureClass, Field(strict=False)]] = Field(
+        default_factory=lambda: list(FailureClass)
+    )
     timeout_s: Annotated[float, Field(gt=0)] | None = None
     grace_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
     expect: Annotated[list[ExpectIn], Field(max_length=100)] = Field(default_factory=list)
@@ -114,14 +123,14 @@ class RunPatch(_In):
 class FinishIn(_In):
     status: Literal[RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED]
     early_stopped: bool | None = None
-    stopped_at_epoch: Annotated[int, Field(ge=0)] | None = None
+    stopped_at_epoch: Int32 | None = None
 
 
 class ProgressIn(_In):
-    epoch: Annotated[int, Field(ge=0)] | None = Field(default=None, description="Completed epochs.")
-    total_epochs: Annotated[int, Field(ge=1)] | None = None
+    epoch: Int32 | None = Field(default=None, description="Completed epochs.")
+    total_epochs: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)] | None = None
     early_stopped: bool | None = None
-    stopped_at_epoch: Annotated[int, Field(ge=0)] | None = None
+    stopped_at_epoch: Int32 | None = None
 
 
 class RecentOut(BaseModel):
@@ -144,7 +153,7 @@ class ProgressDetail(_Out):
 
 
 class GoalsIn(_In):
-    goals: dict[Key, Goal]
+    goals: dict[Key, Annotated[Goal, Field(strict=False)]]
     primary: Key | None = None
 
 
@@ -173,9 +182,9 @@ class CheckpointIn(_In):
     name: Key
     path: RelPath = Field(description="Relative to the run dir (or absolute inside it).")
     step: Step | None = None
-    epoch: Annotated[int, Field(ge=0)] | None = None
-    attempt: Annotated[int, Field(ge=1)] | None = None
-    size: Annotated[int, Field(ge=0)]
+    epoch: Int32 | None = None
+    attempt: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)] | None = None
+    size: Bytes
     sha256: Sha256
     metrics: dict[Key, float | None] = Field(default_factory=dict)
 
@@ -192,15 +201,19 @@ class CheckpointOut(_Out):
     created_at: datetime
 
 
+class CheckpointEntry(CheckpointOut):
+    exists: bool = Field(description="The file is on disk inside the run dir.")
+
+
 class CheckpointList(BaseModel):
-    checkpoints: list[CheckpointOut]
+    checkpoints: list[CheckpointEntry]
 
 
 class ArtifactIn(_In):
     path: RelPath
-    size: Annotated[int, Field(ge=0)]
+    size: Bytes
     sha256: Sha256 | None = None
-    attempt: Annotated[int, Field(ge=1)] | None = None
+    attempt: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)] | None = None
 
 
 class ArtifactOut(_Out):
@@ -211,8 +224,23 @@ class ArtifactOut(_Out):
     created_at: datetime
 
 
-class ArtifactList(BaseModel):
-    artifacts: list[ArtifactOut]
+class ArtifactFile(BaseModel):
+    path: str = Field(description="Relative to the run dir, with forward slashes.")
+    size: int
+    modified_at: datetime
+    kind: Literal["log", "checkpoint", "artifact", "other"]
+    registered: bool = Field(description="A checkpoint or artifact record names this file.")
+    sha256: str | None = Field(description="The record's SHA-256; null when none was given.")
+
+
+class ArtifactTree(BaseModel):
+    """Every regular file under the run dir (symlinks are neither listed nor followed)."""
+
+    root: str = Field(description="The run dir on the server.")
+    total_bytes: int = Field(description="The sum of the listed files' sizes.")
+    files: list[ArtifactFile] = Field(description="Sorted by path.")
+    truncated: bool = Field(description="True when the run dir holds more than were listed.")
+    skipped_links: int = Field(description="Symlinks found and left out.")
 
 
 class SeriesOut(BaseModel):
@@ -297,6 +325,21 @@ class LogChunk(BaseModel):
     ended: bool = Field(description="The attempt has ended: no more text will come.")
 
 
+class LogText(BaseModel):
+    """The data of a `log` event of GET /logs/stream."""
+
+    text: str = Field(description="Complete lines (the rest too, once the attempt has ended).")
+    offset: int = Field(description="Where this text ends in the log: resume there.")
+
+
+class LogEnd(BaseModel):
+    """The data of the last event (`end`) of GET /logs/stream."""
+
+    attempt: int | None = Field(description="null: the run never had an attempt.")
+    status: str = Field(description="How the attempt ended (the run's status without one).")
+    offset: int
+
+
 class RunList(BaseModel):
     runs: list[RunOut]
     next_cursor: str | None = Field(
@@ -306,7 +349,9 @@ class RunList(BaseModel):
 
 class SeriesIn(_In):
     steps: list[Step]
-    values: list[float | None] = Field(description="null stands for NaN.")
+    values: list[float | NonFinite | None] = Field(
+        description='null stands for NaN; NaN and ±inf may also be sent as "NaN", "Infinity"…'
+    )
     timestamps: list[float] = Field(
         default_factory=list, description="Seconds since the epoch; the server's clock when empty."
     )
@@ -316,7 +361,7 @@ class MetricBatch(_In):
     """A batch of points; (source, seq) makes a replay of the same batch a no-op."""
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    seq: Annotated[int, Field(ge=0)] | None = None
+    seq: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] | None = None
     metrics: dict[Key, SeriesIn]
 
 

@@ -307,6 +307,25 @@ class Metrics:
                 )
         return len(groups)
 
+    def version(self, run_id: str, keys: Sequence[str] | None = None) -> tuple[Any, ...] | None:
+        """What a read of these keys would return changes only when this does (None: no run).
+
+        Every ingest that adds points raises a key's count in the same transaction, and a
+        merge of chunks keeps the points as they were: (key, count, last_step, last_ts) per key
+        is a cheap stand-in for the data. Read it before the data, so a cached read is never
+        older than its version.
+        """
+        t = metric_summaries
+        stmt = sa.select(t.c.key, t.c["count"], t.c.last_step, t.c.last_ts).where(
+            t.c.run_id == run_id
+        )
+        if keys is not None:
+            stmt = stmt.where(t.c.key.in_(list(keys)))
+        with self._engine.connect() as conn:
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                return None
+            return tuple(tuple(r) for r in conn.execute(stmt.order_by(t.c.key)))
+
     def summaries(self, run_id: str) -> list[MetricSummary]:
         t = metric_summaries
         with self._engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""Jobs: submission checks, cancel, retry, attempts, checklist and logs."""
+"""Jobs: submission checks, cancel, retry, attempts and checklist."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from runyard.entities import Expectation, JobSpec, Run, RunStatus
-from runyard.errors import BadRequest, NotFound
+from runyard.errors import BadRequest
 from runyard.runner import checklist
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
@@ -19,7 +19,6 @@ from runyard.server.schemas import (
     AttemptOut,
     Checklist,
     ErrorOut,
-    LogChunk,
     RunCreate,
     RunOut,
 )
@@ -27,7 +26,6 @@ from runyard.store import Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["jobs"], responses=ERRORS)
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
-MAX_LOG_READ = 4 * 1024 * 1024
 
 
 def _check_executable(argv0: str, cwd: Path, env: dict[str, str]) -> None:
@@ -137,41 +135,3 @@ def get_checklist(run_id: str, store: StoreDep) -> Checklist:
         Path(run.run_dir), spec.expect if spec else (), store.files.checkpoints(run_id)
     )
     return Checklist.model_validate({"run_id": run_id, "final": False, "items": items})
-
-
-@router.get("/logs")
-def read_logs(
-    run_id: str,
-    store: StoreDep,
-    attempt: Annotated[int | None, Query(ge=1, description="The latest when absent.")] = None,
-    tail: Annotated[
-        int | None, Query(ge=1, le=100_000, description="Only the last N lines.")
-    ] = None,
-    offset: Annotated[int, Query(ge=0, description="Start here (a previous answer's offset).")] = 0,
-) -> LogChunk:
-    run = store.runs.get(run_id)
-    attempts = store.jobs.attempts(run_id)
-    if not attempts:
-        return LogChunk(attempt=None, text="", offset=0, size=0, ended=run.status.is_terminal())
-    number = attempt or attempts[-1].number
-    found = next((a for a in attempts if a.number == number), None)
-    if found is None:
-        raise NotFound(f"run {run_id!r} has no attempt {number}")
-    path = Path(run.run_dir) / "logs" / f"attempt-{number}.log"
-    size = path.stat().st_size if path.exists() else 0
-    start = min(offset, size)
-    if tail is not None:
-        start = max(0, size - MAX_LOG_READ)
-    with path.open("rb") if path.exists() else open(os.devnull, "rb") as f:
-        f.seek(start)
-        data = f.read(MAX_LOG_READ)
-    text = data.decode("utf-8", errors="replace")
-    if tail is not None:
-        text = "".join(text.splitlines(keepends=True)[-tail:])
-    return LogChunk(
-        attempt=number,
-        text=text,
-        offset=start + len(data),
-        size=size,
-        ended=found.status.is_terminal(),
-    )

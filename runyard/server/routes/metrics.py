@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from runyard.errors import BadRequest, PayloadTooLarge
+from runyard.errors import BadRequest, NotFound, PayloadTooLarge
+from runyard.server._chart_cache import ChartCache
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
 from runyard.server.schemas import GoalsIn, IngestOut, MetricBatch, MetricsOut, RunOut
@@ -97,6 +98,7 @@ def _series_json(s: Series) -> dict[str, Any]:
 @router.get("/metrics", response_model=MetricsOut)
 def read_metrics(
     run_id: str,
+    request: Request,
     store: StoreDep,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all when absent.")] = None,
     start: Annotated[int | None, Query(description="First step (inclusive).")] = None,
@@ -115,6 +117,15 @@ def read_metrics(
     if start is not None and end is not None and start > end:
         raise BadRequest(f"start {start} is after end {end}")
     wanted = [k for k in keys.split(",") if k] if keys else None
+    cache: ChartCache = request.app.state.chart_cache
+    cache_key: Any = None
+    if max_points is not None:  # a chart: small, asked for again and again
+        cache_key = (run_id, tuple(sorted(set(wanted))) if wanted else None, start, end, max_points)
+        version = store.metrics.version(run_id, cache_key[1])
+        if version is None:
+            raise NotFound(f"no run {run_id!r}")
+        if (hit := cache.get(cache_key, version)) is not None:
+            return Response(hit, media_type="application/json")
     data = store.metrics.read(run_id, wanted, start, end)
     out = {}
     for key, series in data.items():
@@ -122,6 +133,8 @@ def read_metrics(
             raise PayloadTooLarge(f"{key!r} holds {len(series.steps)} points: pass max_points")
         out[key] = _series_json(_downsample(series, max_points) if max_points else series)
     body = orjson.dumps({"metrics": out}, option=orjson.OPT_SERIALIZE_NUMPY)
+    if cache_key is not None:
+        cache.put(cache_key, version, body)
     return Response(body, media_type="application/json")
 
 

@@ -1,0 +1,204 @@
+#!/usr/bin/env python
+"""Latency of the API the dashboard and agents read, at 1 and at 16 concurrent clients.
+
+The store holds N runs (default 1,000; 10 params and 5 final metrics each, goals set) and one
+run with 1M points over 5 keys. The server is `runyard server` on SQLite in a temp dir, bound
+to 127.0.0.1. Measured, each as a latency distribution (p50, p99, max):
+- compare: POST /api/compare of 5 runs picked at random;
+- list: GET /api/runs?limit=100 (the dashboard's first page), and the same ordered by a final
+  metric with a filter on it;
+- chart: GET /api/runs/{id}/metrics?keys=K&max_points=1000 on the 1M-point run (200,000 points
+  per key, downsampled with MinMaxLTTB): a dashboard's repeated read, served from the chart
+  cache once computed; and a zoom, a window never asked for before (50,000 to 100,000 points
+  read and downsampled on every request: the cache never helps);
+at 1 client (sequential requests on one keep-alive connection) and at 16 clients (16
+connections in flight at once from one asyncio process). Client and server share the
+machine's cores, as they do when the dashboard runs beside the server.
+
+No peer is named by the issue for these routes; MLflow's list and history reads are measured
+in runs_bench.py and ingest_bench.py.
+
+Run: `.venv/bin/python benchmarks/api_bench.py [--runs N] [--requests R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from _common import VENV_BIN, free_port, server, table
+
+KEYS = ["train/loss", "train/acc", "val/loss", "val/acc", "lr"]
+BIG_POINTS = 1_000_000
+MAX_POINTS = 1_000
+TARGET_P50_MS = 50.0
+TARGET_P99_MS = 250.0
+
+Request = Callable[[], tuple[str, str, Any]]  # -> (method, path, json body or None)
+
+
+def log(message: str) -> None:
+    print(f"[api_bench] {message}", file=sys.stderr, flush=True)
+
+
+def seed(home: Path, n_runs: int) -> tuple[list[str], str]:
+    """N small runs and one 1M-point run, written straight through the store."""
+    from runyard.config import Settings
+    from runyard.entities import Goal
+    from runyard.store import Store
+    from runyard.store.metrics import Series
+
+    settings = Settings(home=home)
+    store = Store.open(settings.db_url, settings.runs_dir)
+    rng = random.Random(0)
+    ids = []
+    goals = {"m0": Goal.MIN, "m1": Goal.MAX, "m2": Goal.MIN, "m3": Goal.MAX, "m4": Goal.MIN}
+    try:
+        for i in range(n_runs):
+            params = {
+                f"p{j}": rng.choice([0.1, 0.01, 0.001, "adam", "sgd", 32, 64]) for j in range(10)
+            }
+            params["seed"] = i
+            run = store.runs.create(experiment=f"exp-{i % 5}", params=params, tags=["bench"])
+            series = [
+                Series(
+                    k,
+                    np.array([100], dtype=np.int64),
+                    np.array([rng.random()]),
+                    np.array([time.time()]),
+                )
+                for k in goals
+            ]
+            store.metrics.ingest(run.id, series)
+            store.metrics.set_goals(run.id, goals, primary="m0")
+            ids.append(run.id)
+        big = store.runs.create(experiment="big", name="one-million-points")
+        per_key = BIG_POINTS // len(KEYS)
+        steps = np.arange(per_key, dtype=np.int64)
+        now = time.time()
+        for k in KEYS:
+            values = np.cumsum(np.random.default_rng(1).normal(size=per_key))
+            for start in range(0, per_key, 50_000):
+                sl = slice(start, start + 50_000)
+                ts = now + steps[sl] * 0.01
+                store.metrics.ingest(big.id, [Series(k, steps[sl], values[sl], ts)])
+        return ids, big.id
+    finally:
+        store.close()
+
+
+async def _measure(url: str, make: Request, clients: int, total: int) -> list[float]:
+    """Latencies (ms) of `total` requests, `clients` of them in flight at any time."""
+    latencies: list[float] = []
+    remaining = total
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            method, path, body = make()
+            t0 = time.perf_counter()
+            r = await http.request(method, path, json=body)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if r.status_code != 200:
+                raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as http:
+        for _ in range(3):  # warm the connections and the server's caches of code paths
+            method, path, body = make()
+            await http.request(method, path, json=body)
+        await asyncio.gather(*(worker(http) for _ in range(clients)))
+    return latencies
+
+
+def _zoom(run_id: str, rng: random.Random) -> str:
+    """A window no request asked for before (a zoom): read and downsampled afresh."""
+    per_key = BIG_POINTS // len(KEYS)
+    start = rng.randrange(0, per_key // 2)
+    end = start + rng.randrange(per_key // 4, per_key // 2)
+    key = rng.choice(KEYS)
+    return f"/api/runs/{run_id}/metrics?keys={key}&max_points={MAX_POINTS}&start={start}&end={end}"
+
+
+def _pct(xs: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=400, help="per case and concurrency")
+    parser.add_argument("--only", default="", help="measure only cases whose name has this")
+    args = parser.parse_args(argv)
+    rng = random.Random(42)
+
+    with tempfile.TemporaryDirectory(prefix="runyard-api-bench-") as tmp:
+        home = Path(tmp) / "home"
+        t0 = time.perf_counter()
+        ids, big = seed(home, args.runs)
+        took = time.perf_counter() - t0
+        log(f"seeded {args.runs} runs and a {BIG_POINTS:,}-point run in {took:.1f} s")
+        port = free_port()
+        env = {**os.environ, "RUNYARD_HOME": str(home), "RUNYARD_PORT": str(port)}
+        cases: dict[str, Request] = {
+            "compare 5 runs": lambda: ("POST", "/api/compare", {"run_ids": rng.sample(ids, 5)}),
+            "list 100 runs": lambda: ("GET", "/api/runs?limit=100", None),
+            "list filtered + ordered": lambda: (
+                "GET",
+                "/api/runs?limit=100&filter=metrics.m0%20%3C%200.5&order_by=metrics.m0",
+                None,
+            ),
+            "chart read (200k → 1k)": lambda: (
+                "GET",
+                f"/api/runs/{big}/metrics?keys={rng.choice(KEYS)}&max_points={MAX_POINTS}",
+                None,
+            ),
+            "chart zoom, never cached": lambda: ("GET", _zoom(big, rng), None),
+        }
+        rows = []
+        with server(
+            [str(VENV_BIN / "runyard"), "server"],
+            port=port,
+            health_path="/api/health",
+            log=Path(tmp) / "server.log",
+            cwd=Path(tmp),
+            env=env,
+        ) as s:
+            s.settle()
+            for name, make in cases.items():
+                if args.only not in name:
+                    continue
+                for clients in (1, 16):
+                    lat = asyncio.run(_measure(s.url, make, clients, args.requests))
+                    p50, p99 = _pct(lat, 50), _pct(lat, 99)
+                    met = ""
+                    if clients == 16:
+                        ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS
+                        met = "met" if ok else "MISSED"
+                    rows.append(
+                        [name, str(clients), f"{p50:.1f}", f"{p99:.1f}", f"{max(lat):.1f}",
+                         f"{len(lat) / (sum(lat) / 1000 / clients):.0f}", met]
+                    )  # fmt: skip
+                    log(f"{name} at {clients}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(
+        f"\nAPI latency: {args.runs} runs + one run of {BIG_POINTS:,} points, "
+        f"{args.requests} requests per line, {os.cpu_count()} cores shared by client and server"
+    )
+    print(f"targets at 16 clients: p50 ≤ {TARGET_P50_MS:.0f} ms, p99 ≤ {TARGET_P99_MS:.0f} ms\n")
+    print(table(["case", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "target"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
