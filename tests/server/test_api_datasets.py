@@ -192,6 +192,7 @@ def test_a_transform_job_makes_a_child_version(retina: dict[str, Any], client: T
     )
     assert gone.status_code == 404
     assert client.get("/api/datasets/jobs/999999").status_code == 404
+    assert client.get(f"/api/datasets/jobs/{2**70}").status_code == 422
 
 
 def test_runs_declare_the_versions_they_used(retina: dict[str, Any], client: TestClient) -> None:
@@ -210,7 +211,7 @@ def test_runs_declare_the_versions_they_used(retina: dict[str, Any], client: Tes
     assert version["runs"] == [{"id": run["id"], "name": run["name"], "status": "running"}]
     latest = client.post(f"/api/runs/{run['id']}/datasets", json={"dataset": "retina"})
     assert latest.status_code == 201 and latest.json()["datasets"] == used
-    for body, status in (({"dataset": "nope@1"}, 404), ({"dataset": "@x"}, 400)):
+    for body, status in (({"dataset": "nope@1"}, 400), ({"dataset": "@x"}, 400)):
         assert client.post(f"/api/runs/{run['id']}/datasets", json=body).status_code == status
     assert client.post("/api/runs/missing/datasets", json={"dataset": ref}).status_code == 404
 

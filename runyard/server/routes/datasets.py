@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -19,7 +20,7 @@ from runyard.datasets.registry import Registered, Registry, check_name
 from runyard.datasets.transforms import parse_steps
 from runyard.datasets.unpack import archive_suffix
 from runyard.datasets.validate import ValidationConfig
-from runyard.errors import BadRequest, RunyardError
+from runyard.errors import BadRequest, NotFound, RunyardError
 from runyard.server._deps import SettingsDep, StoreDep
 from runyard.server.dataset_schemas import (
     ChecksIn,
@@ -153,6 +154,7 @@ def _inline_schema(model: type[DatasetCreate]) -> dict[str, Any]:
         200: {"description": "The same content was registered already"},
         403: {"model": ErrorOut},
         415: {"model": ErrorOut},
+        422: {"model": ErrorOut},
     },
     openapi_extra={
         "requestBody": {
@@ -203,7 +205,9 @@ async def create_dataset(
 
 
 @router.get("/api/datasets/jobs/{job_id}")
-def get_job(job_id: int, store: StoreDep, _runner: RunnerDep) -> JobOut:
+def get_job(
+    job_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], store: StoreDep, _runner: RunnerDep
+) -> JobOut:
     return JobOut.model_validate(store.dataset_jobs.get(job_id))
 
 
@@ -252,10 +256,14 @@ def _uses(store: Store, run_id: str) -> RunDatasetList:
 
 @router.post("/api/runs/{run_id}/datasets", status_code=201)
 def use_dataset(run_id: str, body: RunDatasetIn, store: StoreDep) -> RunDatasetList:
-    """Record that a run used NAME@VERSION; saying it again changes nothing."""
+    """Record that a run used NAME@VERSION; saying it again changes nothing. A version that
+    does not exist is a bad request (400): the run, which the path names, does exist."""
     name, version = parse_ref(body.dataset)
     store.runs.get(run_id)
-    record = store.datasets.version(name, version)
+    try:
+        record = store.datasets.version(name, version)
+    except NotFound as exc:
+        raise BadRequest(exc.message) from None
     store.datasets.link_run(run_id, record.id)
     return _uses(store, run_id)
 
