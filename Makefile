@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_bench.py
 	$(BIN)/python benchmarks/sdk_log_bench.py
 	$(BIN)/python benchmarks/scheduler_bench.py
+	$(BIN)/python benchmarks/dataset_bench.py
 
 clean:
 	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache

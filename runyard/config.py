@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     events_keep_rows: int = Field(
         default=100_000, gt=0, description="The most events the event log keeps."
     )
+    dataset_import_root: Path | None = Field(
+        default=None,
+        description="Folder whose files POST /api/datasets may register by server-side path; "
+        "unset refuses server-side paths.",
+    )
+    dataset_max_bytes: int = Field(
+        default=10 * 1024**3, gt=0, description="Largest total uncompressed size of an archive."
+    )
+    dataset_max_ratio: float = Field(
+        default=100.0, gt=1, description="Largest uncompressed/compressed ratio of an archive."
+    )
+    dataset_max_entries: int = Field(
+        default=200_000, gt=0, description="Most entries (files, folders, links) in an archive."
+    )
 
     @property
     def db_url(self) -> str:
@@ -78,6 +92,10 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
 
     @property
     def token_value(self) -> str | None:

@@ -95,6 +95,7 @@ class Run:
     priority: int = 0
     best: float | None = None  # best value of the primary metric by its goal
     best_step: int | None = None
+    datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
 
 
 @dataclass(frozen=True, slots=True)

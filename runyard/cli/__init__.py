@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import compare, db, demo, export, gc, jobs, runs, server, sync, watch
+from runyard.cli import compare, dataset, db, demo, export, gc, jobs, runs, server, sync, watch
 
 app = typer.Typer(
     name="runyard",
@@ -29,6 +29,7 @@ app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(dataset.app, name="dataset")
 
 
 def _version(value: bool) -> None:

@@ -33,6 +33,7 @@ from runyard.server.routes import (
     artifacts,
     checkpoints,
     compare,
+    datasets,
     events,
     experiments,
     export,
@@ -167,7 +168,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export):
+    for module in (*routers, compare, queue, events, export, datasets):
         app.include_router(module.router)
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

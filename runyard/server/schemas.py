@@ -291,6 +291,10 @@ class RunOut(_Out):
         "only metric with a goal); null without one.",
     )
     best_step: int | None = Field(default=None, description="The step of `best`.")
+    datasets: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='The dataset versions the run declared it used: [{"name", "version"}].',
+    )
 
 
 class AttemptOut(_Out):

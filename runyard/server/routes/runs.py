@@ -106,7 +106,9 @@ def list_runs(
 
 @router.get("/{run_id}")
 def get_run(run_id: str, store: StoreDep) -> RunOut:
-    return RunOut.model_validate(store.runs.get(run_id))
+    out = RunOut.model_validate(store.runs.get(run_id))
+    out.datasets = store.datasets.of_run(run_id)
+    return out
 
 
 @router.patch("/{run_id}")
