@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sdk_log_bench.py
 	$(BIN)/python benchmarks/scheduler_bench.py
 	$(BIN)/python benchmarks/dataset_bench.py
+	$(BIN)/python benchmarks/telemetry_bench.py
 
 clean:
 	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache

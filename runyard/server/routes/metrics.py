@@ -73,6 +73,7 @@ async def ingest_metrics(run_id: str, request: Request, store: StoreDep) -> Inge
     result = await run_in_threadpool(
         store.metrics.ingest, run_id, series, source=batch.source, seq=batch.seq
     )
+    request.app.state.ingest_meter.add(result.accepted)
     return IngestOut(accepted=result.accepted, duplicate=result.duplicate)
 
 
