@@ -63,6 +63,8 @@ bench: $(STAMP) web
 	$(BIN)/python benchmarks/ingest_bench.py
 	$(BIN)/python benchmarks/sdk_log_bench.py
 	$(BIN)/python benchmarks/scheduler_bench.py
+	$(BIN)/python benchmarks/dataset_bench.py
+	$(BIN)/python benchmarks/telemetry_bench.py
 	$(BIN)/python benchmarks/ui_bench.py
 
 screenshots: setup

@@ -6,10 +6,21 @@ from pathlib import Path, PurePosixPath
 
 from runyard.errors import BadRequest
 
+# Linux's limits (NAME_MAX, PATH_MAX): past them every system call fails with ENAMETOOLONG.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+
 
 def _check_text(user_path: str) -> None:
     if not user_path or "\x00" in user_path:
         raise BadRequest("path is empty or holds a NUL byte")
+    encoded = user_path.encode("utf-8", "surrogateescape")
+    if len(encoded) > MAX_PATH_BYTES or any(
+        len(part) > MAX_NAME_BYTES for part in encoded.split(b"/")
+    ):
+        raise BadRequest(
+            f"path is too long: at most {MAX_NAME_BYTES} bytes a name, {MAX_PATH_BYTES} in all"
+        )
     if "\\" in user_path or (len(user_path) > 1 and user_path[1] == ":"):
         raise BadRequest(f"path {user_path!r} uses Windows separators or a drive letter")
 

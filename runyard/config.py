@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8420
@@ -68,6 +68,51 @@ class Settings(BaseSettings):
     events_keep_rows: int = Field(
         default=100_000, gt=0, description="The most events the event log keeps."
     )
+    dataset_import_root: Path | None = Field(
+        default=None,
+        description="Folder whose files POST /api/datasets may register by server-side path; "
+        "unset refuses server-side paths.",
+    )
+    dataset_max_bytes: int = Field(
+        default=10 * 1024**3, gt=0, description="Largest total uncompressed size of an archive."
+    )
+    dataset_max_ratio: float = Field(
+        default=100.0, gt=1, description="Largest uncompressed/compressed ratio of an archive."
+    )
+    dataset_max_entries: int = Field(
+        default=200_000, gt=0, description="Most entries (files, folders, links) in an archive."
+    )
+    telemetry_interval_s: float = Field(
+        default=5.0,
+        ge=0.01,
+        description="How often the server samples the host and each running job's processes.",
+    )
+    telemetry_history_h: float = Field(
+        default=24.0, gt=0, le=24 * 31, description="Hours of host telemetry kept in memory."
+    )
+    warn_cpu_percent: float = Field(default=90.0, ge=0, le=100, description="CPU warning at.")
+    crit_cpu_percent: float = Field(default=98.0, ge=0, le=100, description="CPU critical at.")
+    warn_memory_percent: float = Field(default=85.0, ge=0, le=100, description="RAM warning at.")
+    crit_memory_percent: float = Field(default=95.0, ge=0, le=100, description="RAM critical at.")
+    warn_disk_percent: float = Field(
+        default=85.0, ge=0, le=100, description="Disk (of home) warning at."
+    )
+    crit_disk_percent: float = Field(
+        default=95.0, ge=0, le=100, description="Disk (of home) critical at."
+    )
+    warn_gpu_temp_c: float = Field(default=80.0, ge=0, description="GPU temperature warning at.")
+    crit_gpu_temp_c: float = Field(default=90.0, ge=0, description="GPU temperature critical at.")
+
+    @model_validator(mode="after")
+    def _warning_before_critical(self) -> Settings:
+        for part in ("cpu_percent", "memory_percent", "disk_percent", "gpu_temp_c"):
+            warn, crit = getattr(self, f"warn_{part}"), getattr(self, f"crit_{part}")
+            if warn > crit:
+                name = part.upper()
+                raise ValueError(
+                    f"RUNYARD_WARN_{name} ({warn}) is above RUNYARD_CRIT_{name} ({crit})"
+                )
+        return self
 
     @property
     def db_url(self) -> str:
@@ -78,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
 
     @property
     def token_value(self) -> str | None:

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# Metrics the server records about a job's processes (CPU, RSS, GPU memory) start with this;
+# they are a run's metrics like any other, but say nothing about its training steps.
+SYSTEM_METRIC_PREFIX = "system/"
+
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
@@ -95,6 +99,7 @@ class Run:
     priority: int = 0
     best: float | None = None  # best value of the primary metric by its goal
     best_step: int | None = None
+    datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
 
     @property
     def depends_on(self) -> list[str]:

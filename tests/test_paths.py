@@ -46,3 +46,11 @@ def test_names_refused() -> None:
             check_name(bad)
     check_name("epoch-3.pt")
     check_name("runs/best.pt")
+
+
+@pytest.mark.parametrize("path", ["x" * 256, "a/" + "é" * 128, "a/" * 2100])
+def test_names_past_the_kernels_limits_are_400_not_oserror(root: Path, path: str) -> None:
+    with pytest.raises(BadRequest, match="too long"):
+        confine_relative(root, path)
+    with pytest.raises(BadRequest, match="too long"):
+        check_name(path)

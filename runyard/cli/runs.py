@@ -70,7 +70,9 @@ def ls(
     for col in ("id", "name", "experiment", "status", "progress", "created", "metrics"):
         table.add_column(col, no_wrap=col == "id", overflow="fold")
     for run in page["runs"]:
-        metrics = ", ".join(f"{k}={_num(v)}" for k, v in list(run["metrics"].items())[:3])
+        # system/* (CPU, memory of the job's processes) after what the training logged
+        shown = sorted(run["metrics"].items(), key=lambda kv: kv[0].startswith("system/"))
+        metrics = ", ".join(f"{k}={_num(v)}" for k, v in shown[:3])
         table.add_row(
             run["id"],
             run["name"],

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from runyard.telemetry.gpu import count_gpus
 
-def count_gpus() -> int:
-    """NVML's device count; 0 where NVML is absent (a CPU machine is the normal case)."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        try:
-            return int(pynvml.nvmlDeviceGetCount())
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # ImportError, NVMLError_LibraryNotFound, driver errors alike
-        return 0
+__all__ = ["Resources", "count_gpus"]
 
 
 class Resources:

@@ -29,11 +29,13 @@ from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.events import EventHub
+from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import (
     artifacts,
     checkpoints,
     compare,
+    datasets,
     events,
     experiments,
     export,
@@ -44,7 +46,9 @@ from runyard.server.routes import (
     metrics,
     queue,
     runs,
+    system,
 )
+from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
 
@@ -142,15 +146,18 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
     scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
+    sampler = Sampler(store, settings, expected_gpus=gpus)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         maintenance = Maintenance(store, settings)
         maintenance.start()
         scheduler.start()
+        sampler.start()
         try:
             yield
         finally:
+            sampler.stop()
             scheduler.stop()
             maintenance.stop()
 
@@ -164,13 +171,15 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.store = store
     app.state.scheduler = scheduler
     app.state.chart_cache = ChartCache()
+    app.state.sampler = sampler
+    app.state.ingest_meter = IngestMeter()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export):
+    for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from runyard.entities import AttemptStatus, FailureClass, Goal, RunStatus
+from runyard.telemetry.health import Status as HealthStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
@@ -294,6 +295,10 @@ class RunOut(_Out):
         "only metric with a goal); null without one.",
     )
     best_step: int | None = Field(default=None, description="The step of `best`.")
+    datasets: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='The dataset versions the run declared it used: [{"name", "version"}].',
+    )
 
 
 class AttemptOut(_Out):
@@ -424,3 +429,70 @@ class MetricBatch(_In):
 class IngestOut(BaseModel):
     accepted: int
     duplicate: bool
+
+
+# --- system health (GET /api/system, /api/system/history) ---------------------------------
+
+
+class CpuOut(_Out):
+    percent: float = Field(description="Busy share of all cores, 0–100.")
+    count: int
+    load: list[float] = Field(description="Load average over 1, 5 and 15 minutes.")
+    status: HealthStatus
+
+
+class MemoryOut(_Out):
+    total: int = Field(description="Bytes.")
+    used: int
+    available: int
+    percent: float
+    status: HealthStatus
+
+
+class DiskOut(_Out):
+    path: str = Field(description="The folder measured: RUNYARD_HOME (or its nearest parent).")
+    total: int = Field(description="Bytes.")
+    used: int
+    free: int
+    percent: float
+    status: HealthStatus
+
+
+class GpuOut(_Out):
+    index: int
+    name: str | None
+    memory_used: int | None = Field(description="Bytes.")
+    memory_total: int | None
+    utilization: float | None = Field(description="Percent of time busy.")
+    temperature: float | None = Field(description="°C.")
+    status: HealthStatus
+    error: str | None = Field(default=None, description="What NVML could not read, if anything.")
+
+
+class SystemOut(_Out):
+    status: HealthStatus = Field(description="The worst status of the parts.")
+    ts: datetime = Field(description="When the sample was taken.")
+    uptime_s: float = Field(description="Seconds since the host booted.")
+    cpu: CpuOut
+    memory: MemoryOut
+    disk: DiskOut
+    gpus: list[GpuOut] = Field(description="Empty on a machine without NVML.")
+    gpu_error: str | None = Field(
+        default=None, description="NVML is there but failed as a whole (null without NVML)."
+    )
+
+
+class GpuHistoryOut(BaseModel):
+    index: int
+    name: str | None
+    utilization: list[float | None]
+    memory_percent: list[float | None]
+
+
+class SystemHistoryOut(BaseModel):
+    interval_s: float
+    ts: list[datetime]
+    cpu_percent: list[float]
+    memory_percent: list[float]
+    disk_percent: list[float]
+    gpus: list[GpuHistoryOut] = Field(description="Arrays aligned with `ts`; null: no reading.")

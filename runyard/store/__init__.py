@@ -6,6 +6,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from runyard.store.dataset_jobs import DatasetJobs
+from runyard.store.datasets import Datasets
 from runyard.store.db import is_current, make_engine, upgrade
 from runyard.store.events import Events
 from runyard.store.experiments import Experiments
@@ -33,6 +35,8 @@ class Store:
         self.run_files = RunFiles(engine, self.metrics, self.run_state)
         self.jobs = Jobs(engine, self.runs)
         self.queue = Queue(engine, self.runs)
+        self.datasets = Datasets(engine)
+        self.dataset_jobs = DatasetJobs(engine)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runyard.entities import RunStatus
+from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import _select as _experiment_select
 from runyard.store.run_state import compute_summary, eta_of, json_number
 from runyard.store.runs import primary_key
@@ -129,6 +130,7 @@ def export_document(engine: sa.Engine, exported_at: float) -> dict[str, Any]:
         c = checkpoints.c
         ckpts = _records(conn, checkpoints, _CHECKPOINT, [c.created_at, c.id])
         files = _records(conn, artifacts, _ARTIFACT, [artifacts.c.path])
+        used = uses_of_runs(conn, None)
         rows = conn.execute(
             sa.select(runs, experiments.c.name.label("experiment_name"))
             .join(experiments, experiments.c.id == runs.c.experiment_id)
@@ -142,6 +144,7 @@ def export_document(engine: sa.Engine, exported_at: float) -> dict[str, Any]:
             doc["attempts"] = tries.get(run_id, [])
             doc["checkpoints"] = ckpts.get(run_id, [])
             doc["artifacts"] = files.get(run_id, [])
+            doc["datasets"] = used.get(run_id, [])
             run_docs.append(doc)
     return {
         "format": FORMAT,

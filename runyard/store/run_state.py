@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runyard.entities import RunStatus
+from runyard.entities import SYSTEM_METRIC_PREFIX, RunStatus
 from runyard.errors import NotFound
 from runyard.store.events import Events
 from runyard.store.tables import metric_summaries, runs
@@ -81,8 +81,13 @@ def compute_summary(conn: sa.Connection, run_id: str) -> dict[str, Any]:
     r = row._mapping
     metrics = _metric_summaries(conn, run_id)
     steps = max(
-        (m["last_step"] for m in metrics.values() if m["last_step"] is not None), default=None
-    )
+        (
+            m["last_step"]
+            for k, m in metrics.items()
+            if m["last_step"] is not None and not k.startswith(SYSTEM_METRIC_PREFIX)
+        ),
+        default=None,
+    )  # system/* steps count seconds, not training steps
     epochs = r["epoch"]
     if epochs is None and "epoch" in metrics and isinstance(metrics["epoch"]["max"], float):
         epochs = int(metrics["epoch"]["max"]) + 1  # epochs are counted from 0 in the metric

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._query import Clause, Order, parse_filter, parse_order
+from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
 
@@ -258,14 +259,19 @@ class Runs:
             row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
-            return _to_run(row, self._summaries(conn, [run_id]).get(run_id))
+            run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
+            run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
+            return run
 
     def get_many(self, run_ids: Sequence[str]) -> list[Run]:
         """Runs in the order asked, in two queries; NotFound names the first one missing."""
         with self._engine.connect() as conn:
             rows = conn.execute(_run_select().where(runs.c.id.in_(list(run_ids)))).all()
             summaries = self._summaries(conn, [r.id for r in rows])
+            used = uses_of_runs(conn, [r.id for r in rows])
         found = {r.id: _to_run(r, summaries.get(r.id)) for r in rows}
+        for run in found.values():
+            run.datasets = used.get(run.id, [])
         for run_id in run_ids:
             if run_id not in found:
                 raise NotFound(f"no run {run_id!r}")
@@ -326,7 +332,10 @@ class Runs:
             rows = conn.execute(stmt).all()
             page = rows[: query.limit]
             summaries = self._summaries(conn, [r.id for r in page])
+            used = uses_of_runs(conn, [r.id for r in page])
         runs_out = [_to_run(r, summaries.get(r.id)) for r in page]
+        for run in runs_out:
+            run.datasets = used.get(run.id, [])
         more = len(rows) > query.limit
         return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
 

@@ -76,7 +76,7 @@ def _cursor(last_event_id: str | None, after: int | None) -> int | None:
         cursor = int(last_event_id)
     except ValueError:
         cursor = -1
-    if cursor < 0:
+    if not 0 <= cursor <= 2**63 - 1:
         raise BadRequest(f"Last-Event-ID {last_event_id!r} is not an event id (an integer ≥ 0)")
     return cursor
 
@@ -86,7 +86,11 @@ async def stream_events(
     request: Request,
     after: Annotated[
         int | None,
-        Query(ge=0, description="Replay the kept events after this id; new ones only if unset."),
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Replay the kept events after this id; new ones only if unset.",
+        ),
     ] = None,
     last_event_id: Annotated[
         str | None, Header(description="Sent by a reconnecting EventSource; wins over `after`.")

@@ -248,7 +248,7 @@ async def stream_logs(
     await anyio.to_thread.run_sync(_find_attempt, store, run_id, attempt)  # 404s before 200
     start = offset
     if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
-        start = int(last_event_id)
+        start = min(int(last_event_id), 2**63 - 1)
     return EventSourceResponse(
         _follow(store, run_id, attempt, start, tail),
         ping=settings.sse_ping_s,

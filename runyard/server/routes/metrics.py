@@ -73,6 +73,7 @@ async def ingest_metrics(run_id: str, request: Request, store: StoreDep) -> Inge
     result = await run_in_threadpool(
         store.metrics.ingest, run_id, series, source=batch.source, seq=batch.seq
     )
+    request.app.state.ingest_meter.add(result.accepted)
     return IngestOut(accepted=result.accepted, duplicate=result.duplicate)
 
 
@@ -101,8 +102,12 @@ def read_metrics(
     request: Request,
     store: StoreDep,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all when absent.")] = None,
-    start: Annotated[int | None, Query(description="First step (inclusive).")] = None,
-    end: Annotated[int | None, Query(description="Last step (inclusive).")] = None,
+    start: Annotated[
+        int | None, Query(ge=-(2**63), le=2**63 - 1, description="First step (inclusive).")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=-(2**63), le=2**63 - 1, description="Last step (inclusive).")
+    ] = None,
     max_points: Annotated[
         int | None,
         Query(

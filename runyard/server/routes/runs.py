@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest
@@ -63,7 +63,7 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
     return RunOut.model_validate(run)
 
 
-@router.get("")
+@router.get("", response_model=RunList)
 def list_runs(
     store: StoreDep,
     settings: SettingsDep,
@@ -86,7 +86,7 @@ def list_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
-) -> RunList:
+) -> Response:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
     page = store.runs.list(
@@ -101,7 +101,9 @@ def list_runs(
             cursor=cursor,
         )
     )
-    return RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+    out = RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+    # Already validated: serialised once here, not validated again by FastAPI.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{run_id}")
