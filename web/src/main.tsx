@@ -21,15 +21,22 @@ const queryClient = new QueryClient({
   },
 });
 
-prefetchFor(queryClient, window.location.pathname);
+const firstRead = prefetchFor(queryClient, window.location.pathname);
 startLive(queryClient);
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <QueryClientProvider client={queryClient}>
-      <BrowserRouter>
-        <App />
-      </BrowserRouter>
-    </QueryClientProvider>
-  </StrictMode>,
-);
+// A deep link's first render waits (briefly) for its data: the page then paints once, whole,
+// instead of a skeleton that is replaced a moment later.
+const briefly = new Promise((resolve) => setTimeout(resolve, 250));
+void Promise.race([firstRead, briefly]).then(render);
+
+function render() {
+  createRoot(document.getElementById("root")!).render(
+    <StrictMode>
+      <QueryClientProvider client={queryClient}>
+        <BrowserRouter>
+          <App />
+        </BrowserRouter>
+      </QueryClientProvider>
+    </StrictMode>,
+  );
+}

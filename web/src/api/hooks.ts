@@ -54,12 +54,14 @@ const firstChartQuery = (id: string, key: string) =>
   });
 
 /** Start the first reads of a deep link while React is still starting: the run, then the
- * series of its first chart (at about the window's width; the chart refines it). */
-export function prefetchFor(qc: QueryClient, pathname: string): void {
+ * series of its first chart (at about the window's width; the chart refines it). Resolves
+ * when both are in (or failed). */
+export function prefetchFor(qc: QueryClient, pathname: string): Promise<unknown> {
   const match = /^\/runs\/([^/]+)\/?$/.exec(pathname);
-  if (!match?.[1]) return;
+  if (!match?.[1]) return Promise.resolve();
   const id = decodeURIComponent(match[1]);
-  qc.fetchQuery(runQuery(id))
+  return qc
+    .fetchQuery(runQuery(id))
     .then((run) => {
       const key = firstChartKey(Object.keys(run.metrics));
       if (key) return qc.prefetchQuery(firstChartQuery(id, key));
