@@ -2,7 +2,7 @@
 // step range at full detail), double-click to zoom out. Series are told apart by colour *and*
 // dash pattern, and named in the legend.
 
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { num } from "../api/client";
@@ -52,14 +52,18 @@ function markPainted(): void {
   }
 }
 
+/** `width` comes from the caller, who measures its box anyway: measuring again here would
+ * force the browser into a second layout of the whole page before the first paint. */
 export function Chart({
   lines,
+  width,
   height = 200,
   onZoom,
   title,
   colors,
 }: {
   lines: Line[];
+  width: number;
   height?: number;
   onZoom?: (range: [number, number] | null) => void;
   title: string;
@@ -69,27 +73,15 @@ export function Chart({
   const plot = useRef<uPlot | null>(null);
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
-  const [width, setWidth] = useState(0);
   const shape = lines.map((l) => l.label).join("\u0000") + `|${colors?.join(",") ?? ""}`;
   const points = lines.reduce((n, l) => n + l.steps.length, 0);
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(([entry]) => {
-      if (entry) setWidth(Math.floor(entry.contentRect.width));
-    });
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
 
   // Build the plot when its shape changes (before the browser paints: no empty frame); later
   // data only goes through setData.
   useLayoutEffect(() => {
     const el = box.current;
-    if (!el) return;
-    const w = Math.floor(el.getBoundingClientRect().width);
-    if (w <= 0) return;
+    const w = Math.floor(width);
+    if (!el || w <= 0) return;
     const axis = cssVar("--muted", "#6b7280");
     const grid = cssVar("--grid", "rgba(0,0,0,0.07)");
     const opts: uPlot.Options = {
@@ -138,11 +130,12 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height]);
+  }, [shape, height, width > 0]);
 
   useEffect(() => {
     const u = plot.current;
-    if (u && width > 0 && width !== u.width) u.setSize({ width, height });
+    const w = Math.floor(width);
+    if (u && w > 0 && w !== u.width) u.setSize({ width: w, height });
   }, [width, height]);
 
   const first = useRef(true);

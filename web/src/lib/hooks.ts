@@ -23,23 +23,33 @@ export function useMediaQuery(query: string): boolean {
   );
 }
 
-/** The width of an element, rounded to `step` px so that small resizes do not refetch.
- * Measured before the first paint, so that what depends on it starts at once. */
-export function useWidth<T extends HTMLElement>(step = 1): [React.RefObject<T | null>, number] {
+/** The width of an element's content box, measured before the first paint (so that what
+ * depends on it starts at once) and followed as it resizes. */
+export function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
   const [width, setWidth] = useState(0);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const round = (w: number) => Math.max(step, Math.round(w / step) * step);
-    setWidth(round(el.getBoundingClientRect().width));
+    setWidth(el.clientWidth - padding(el));
     const ro = new ResizeObserver(([e]) => {
-      if (e) setWidth(round(e.contentRect.width));
+      if (e) setWidth(e.contentRect.width);
     });
     ro.observe(el);
     return () => ro.disconnect();
-  }, [step]);
+  }, []);
   return [ref, width];
+}
+
+function padding(el: HTMLElement): number {
+  const style = getComputedStyle(el);
+  return parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+}
+
+/** Points to read for a chart `width` px wide: about one per pixel, in steps of 50 so that
+ * small resizes do not read again. */
+export function pointsFor(width: number): number {
+  return Math.max(100, Math.min(4000, Math.ceil(width / 50) * 50));
 }
 
 export function useTitle(title: string): void {

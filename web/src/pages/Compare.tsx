@@ -12,7 +12,7 @@ import { Chart, type Line, PALETTE } from "../components/Chart";
 import { StatusBadge } from "../components/Status";
 import { Empty, ErrorState, Loading, Panel } from "../components/States";
 import { fmtDelta, fmtNumber, fmtValue } from "../lib/format";
-import { useTitle, useWidth } from "../lib/hooks";
+import { pointsFor, useTitle, useWidth } from "../lib/hooks";
 
 export function ComparePage() {
   const [params] = useSearchParams();
@@ -210,8 +210,8 @@ function defaultKeys(keys: string[]): string[] {
 function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
   const [picked, setPicked] = useState<string[] | null>(null);
   const shown = picked ?? defaultKeys(keys);
-  const [ref, width] = useWidth<HTMLDivElement>(100);
-  const maxPoints = Math.max(100, Math.min(2000, width || 0));
+  const [ref, width] = useWidth<HTMLDivElement>();
+  const maxPoints = pointsFor(width);
   const queries = useQueries({
     queries: runs.map((r) => ({
       queryKey: ["metrics", r.id, shown.join(","), null, null, maxPoints],
@@ -247,25 +247,47 @@ function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
                 colors.push(PALETTE[i % PALETTE.length]!);
               }
             });
-            const loading = queries.some((q) => q.isPending);
             return (
-              <div key={key} className="chart-card" data-metric={key}>
-                <div className="chart-head">
-                  <h4>{key}</h4>
-                </div>
-                {lines.length ? (
-                  <Chart title={key} lines={lines} colors={colors} height={220} />
-                ) : loading ? (
-                  <div className="chart-placeholder skeleton" />
-                ) : (
-                  <p className="muted small">No points for {key}.</p>
-                )}
-              </div>
+              <CompareChart
+                key={key}
+                metric={key}
+                lines={lines}
+                colors={colors}
+                loading={queries.some((q) => q.isPending)}
+              />
             );
           })
         )}
       </div>
     </Panel>
+  );
+}
+
+function CompareChart({
+  metric,
+  lines,
+  colors,
+  loading,
+}: {
+  metric: string;
+  lines: Line[];
+  colors: string[];
+  loading: boolean;
+}) {
+  const [ref, width] = useWidth<HTMLDivElement>();
+  return (
+    <div ref={ref} className="chart-card" data-metric={metric}>
+      <div className="chart-head">
+        <h4>{metric}</h4>
+      </div>
+      {lines.length && width > 0 ? (
+        <Chart title={metric} lines={lines} colors={colors} height={220} width={width} />
+      ) : loading ? (
+        <div className="chart-placeholder skeleton" />
+      ) : (
+        <p className="muted small">No points for {metric}.</p>
+      )}
+    </div>
   );
 }
 

@@ -81,9 +81,9 @@ export function RunsPage() {
     setParams(next, { replace: true });
   };
   useEffect(() => {
+    // The debounced search goes into the URL (only `q` is read: other params stay as they are).
     if ((params.get("q") ?? "") !== q) set({ q: q || null });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [q]);
+  }, [q]); // not on params: typing must not fight a URL change made elsewhere
 
   const serverSort = SERVER_SORT[sort];
   const filters: RunFilters = {

@@ -6,13 +6,14 @@ import { useMemo, useState } from "react";
 import { useFirstChart, useMetrics, useSummary } from "../../api/hooks";
 import type { Run } from "../../api/types";
 import { fmtNumber, groupKeys, isTerminal } from "../../lib/format";
-import { useWidth } from "../../lib/hooks";
+import { pointsFor, useWidth } from "../../lib/hooks";
 import { Chart, type Line } from "../Chart";
 import { Empty, ErrorState, Panel } from "../States";
 
 export function RunCharts({ run }: { run: Run }) {
-  const keys = Object.keys(run.metrics);
-  const groups = useMemo(() => groupKeys(keys), [keys.join(",")]); // eslint-disable-line
+  const signature = Object.keys(run.metrics).join("\n"); // new keys regroup; new values do not
+  const groups = useMemo(() => groupKeys(signature ? signature.split("\n") : []), [signature]);
+  const keys = signature ? signature.split("\n") : [];
   return (
     <Panel title="Charts" id="charts">
       {keys.length === 0 ? (
@@ -58,11 +59,11 @@ function ChartCard({
   last: Run["metrics"][string] | undefined;
   active: boolean;
 }) {
-  const [ref, width] = useWidth<HTMLDivElement>(50);
+  const [ref, width] = useWidth<HTMLDivElement>();
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const summary = useSummary(runId);
   const total = summary.data?.metrics[metric]?.count;
-  const maxPoints = Math.max(100, Math.min(4000, width || 0));
+  const maxPoints = pointsFor(width);
   const data = useMetrics(
     runId,
     { keys: [metric], start: zoom?.[0], end: zoom?.[1], maxPoints },
@@ -95,7 +96,7 @@ function ChartCard({
       {data.data === undefined && data.isError ? (
         <ErrorState error={data.error} what="Metric" retry={() => void data.refetch()} />
       ) : lines.length ? (
-        <Chart title={metric} lines={lines} onZoom={setZoom} height={180} />
+        <Chart title={metric} lines={lines} onZoom={setZoom} height={180} width={width} />
       ) : (
         <div className="chart-placeholder skeleton" aria-label="Loading chart" />
       )}
