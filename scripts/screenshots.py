@@ -93,6 +93,58 @@ def submit_all(http: httpx.Client) -> dict[str, str]:
     return ids
 
 
+def fundus_dataset(root: Path) -> Path:
+    """An ImageFolder of small generated fundus images (normal/glaucoma per split), with a
+    metadata CSV in which one patient sits in both train and test: the leak the checks find."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    rows = ["filename,patient_id"]
+    patient = 0
+    for split, n in (("train", 14), ("val", 4), ("test", 4)):
+        for label in ("normal", "glaucoma"):
+            for i in range(n if label == "normal" else n // 2):
+                patient += 1
+                pid = (
+                    "P007"
+                    if (split, label, i) in (("train", "normal", 0), ("test", "normal", 0))
+                    else f"P{patient:03d}"
+                )
+                yy, xx = np.mgrid[:48, :48]
+                img = rng.integers(0, 40, (48, 48, 3), dtype=np.uint8)
+                disc = (yy - 24) ** 2 + (xx - 24) ** 2 < (18 if label == "normal" else 12) ** 2
+                img[disc] = rng.integers(80, 220, (int(disc.sum()), 3), dtype=np.uint8)
+                path = root / split / label / f"{pid}_{i}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(img).save(path)
+                rows.append(f"{path.name},{pid}")
+    (root / "metadata.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def add_dataset(http: httpx.Client, tmp: Path) -> str:
+    import io
+    import zipfile
+
+    src = fundus_dataset(tmp / "fundus")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(src).as_posix())
+    r = http.post("/api/datasets", data={"name": "fundus", "description": "retina photographs"},
+                  files={"file": ("fundus.zip", buf.getvalue(), "application/zip")})  # fmt: skip
+    r.raise_for_status()
+    version = r.json()["version"]
+    job = http.post(f"/api/datasets/fundus/versions/{version}/transform",
+                    json={"steps": "clahe:channel=green,resize:32"}).json()  # fmt: skip
+    ended = ("succeeded", "failed")
+    until(lambda: http.get(f"/api/datasets/jobs/{job['id']}").json()["status"] in ended,
+          120, "the transform job")  # fmt: skip
+    return str(version)
+
+
 def settle(page: Page, ms: int = 1200) -> None:
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(ms)
@@ -102,6 +154,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--port", type=int, default=8471)
+    p.add_argument("--full", action="store_true", help="whole pages, for a review by eye")
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{a.port}"
@@ -118,12 +171,13 @@ def main() -> int:
         try:
             with httpx.Client(base_url=url, timeout=30) as http:
                 until(lambda: _healthy(http), 60, "the server")
+                dataset_root = add_dataset(http, Path(tmp))
                 ids = submit_all(http)
                 log(f"submitted {len(ids)} jobs; waiting for them")
                 live_id = _post_live(http)
                 until(lambda: _all_ended(http, set(ids.values())), 600, "the jobs to end")
                 until(lambda: _epochs(http, live_id) >= 3, 120, "the live run to train")
-                shoot(a.out, url, ids, live_id)
+                shoot(a.out, url, ids, live_id, dataset_root, a.full)
                 http.post(f"/api/runs/{live_id}/cancel")
         finally:
             server.terminate()
@@ -157,7 +211,9 @@ def _epochs(http: httpx.Client, run_id: str) -> int:
     return int(http.get(f"/api/runs/{run_id}").json()["progress"]["epoch"] or 0)
 
 
-def shoot(out: Path, url: str, ids: dict[str, str], live_id: str) -> None:
+def shoot(
+    out: Path, url: str, ids: dict[str, str], live_id: str, dataset: str, full: bool = False
+) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         desk = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -171,11 +227,12 @@ def shoot(out: Path, url: str, ids: dict[str, str], live_id: str) -> None:
             ("compare", f"/compare?runs={compare}&baseline={ids['baseline']}"),
             ("pipelines", "/pipelines"),
             ("datasets", "/datasets"),
+            ("dataset", f"/datasets/fundus?v={dataset}"),
         ]
         for name, path in shots:
             page.goto(url + path)
             settle(page)
-            page.screenshot(path=str(out / f"{name}.png"))
+            page.screenshot(path=str(out / f"{name}.png"), full_page=full)
             log(f"{name}.png")
         page.goto(f"{url}/runs/{ids['crash-then-resume']}#attempts")
         settle(page)
@@ -184,10 +241,15 @@ def shoot(out: Path, url: str, ids: dict[str, str], live_id: str) -> None:
             viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
         )
         page = phone.new_page()
-        for name, path in (("phone-run", f"/runs/{ids['baseline']}"), ("phone-runs", "/runs")):
+        phone_shots = [("phone-run", f"/runs/{ids['baseline']}"), ("phone-runs", "/runs")]
+        if full:
+            phone_shots += [("phone-overview", "/"), ("phone-compare", shots[4][1]),
+                            ("phone-pipelines", "/pipelines"),
+                            ("phone-dataset", shots[-1][1])]  # fmt: skip
+        for name, path in phone_shots:
             page.goto(url + path)
             settle(page)
-            page.screenshot(path=str(out / f"{name}.png"))
+            page.screenshot(path=str(out / f"{name}.png"), full_page=full)
             log(f"{name}.png")
         browser.close()
 

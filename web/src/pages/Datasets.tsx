@@ -214,7 +214,9 @@ function DatasetView({ name }: { name: string }) {
 }
 
 function CountsPanel({ counts, version }: { counts: Record<string, Record<string, number>>; version: DatasetVersion }) {
-  const splits = Object.keys(counts);
+  const order = ["train", "val", "valid", "validation", "test"];
+  const rank = (s: string) => (order.includes(s) ? order.indexOf(s) : order.length);
+  const splits = Object.keys(counts).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const classes = [...new Set(splits.flatMap((s) => Object.keys(counts[s] ?? {})))].sort();
   const max = Math.max(1, ...splits.flatMap((s) => Object.values(counts[s] ?? {})));
   return (
@@ -251,7 +253,7 @@ function CountsPanel({ counts, version }: { counts: Record<string, Record<string
                     const n = counts[s]?.[c] ?? 0;
                     return (
                       <td key={s} className="tabular">
-                        <span className="count-bar" style={{ width: `${(100 * n) / max}%` }} aria-hidden="true" />
+                        <span className="count-bar" style={{ width: `${(80 * n) / max}%` }} aria-hidden="true" />
                         <span className="count-n">{n.toLocaleString()}</span>
                       </td>
                     );
