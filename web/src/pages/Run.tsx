@@ -54,7 +54,7 @@ function EarlyStop({ run, total }: { run: Run; total: number | null }) {
   const at = run.stopped_at_epoch ?? run.progress.epoch;
   return (
     <span className="badge tone-warn" data-testid="early-stop">
-      <span aria-hidden="true">⏹</span>
+      <span aria-hidden="true">■</span>
       stopped at epoch {at ?? "?"}
       {total ? `/${total}` : ""}
     </span>

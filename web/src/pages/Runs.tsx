@@ -396,7 +396,7 @@ function RunRow({
         <StatusBadge status={run.status} />
         {run.early_stopped ? (
           <div className="small muted early-note">
-            <span aria-hidden="true">⏹ </span>early-stopped
+            <span aria-hidden="true">■ </span>early-stopped
           </div>
         ) : null}
       </div>
