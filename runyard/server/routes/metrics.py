@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["metrics"], responses=ERRORS)
 
 MAX_POINTS_PER_BATCH = 2_000_000
-MAX_POINTS_PER_READ_KEY = 20_000_000
+MAX_POINTS_PER_READ_KEY = 5_000_000  # a whole series past this needs max_points (or a window)
 
 
 def _batch_schema() -> dict[str, Any]:
