@@ -68,3 +68,19 @@ def test_non_finite_values_still_travel_as_strings(client: TestClient) -> None:
 def test_query_integers_past_64_bits_are_422(client: TestClient, url: str) -> None:
     r = client.get(url.format(id=_run(client)))
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/runs?limit=%0A5",
+        "/api/runs?limit=5%20",
+        "/api/queue?limit=+5",
+        "/api/runs/{id}/metrics?max_points=%0910",
+        "/api/runs/{id}/logs?tail=1.0",
+        "/api/system/history?minutes=%0A1",
+    ],
+)
+def test_integers_in_queries_are_digits_only(client: TestClient, url: str) -> None:
+    r = client.get(url.format(id=_run(client)))
+    assert r.status_code == 422, r.text

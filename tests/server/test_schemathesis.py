@@ -25,6 +25,7 @@ SEED = os.environ.get("RUNYARD_FUZZ_SEED", "20261123")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_every_route_keeps_its_openapi_contract(tmp_path: Path) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()

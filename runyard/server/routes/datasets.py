@@ -38,7 +38,7 @@ from runyard.server.dataset_schemas import (
     version_detail,
     version_out,
 )
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import ErrorOut
 from runyard.store import Store
 from runyard.store.datasets import parse_ref
@@ -225,7 +225,9 @@ def get_version(
     name: str,
     version: str,
     registry: RegistryDep,
-    files: Annotated[int, Query(ge=0, le=100_000, description="Manifest entries to list.")] = 100,
+    files: Annotated[
+        int, Query(ge=0, le=100_000, description="Manifest entries to list."), Digits
+    ] = 100,
 ) -> VersionDetail:
     record = registry.store.datasets.version(name, version)
     return version_detail(registry, record, files)

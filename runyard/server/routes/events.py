@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from runyard.errors import BadRequest
 from runyard.server.events import EventHub
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.store.events import Event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -91,6 +91,7 @@ async def stream_events(
             le=2**63 - 1,
             description="Replay the kept events after this id; new ones only if unset.",
         ),
+        Digits,
     ] = None,
     last_event_id: Annotated[
         str | None, Header(description="Sent by a reconnecting EventSource; wins over `after`.")

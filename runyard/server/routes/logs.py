@@ -20,7 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from runyard.entities import Attempt, Run
 from runyard.errors import NotFound
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import LogChunk, LogEnd, LogText
 from runyard.store import Store
 
@@ -63,7 +63,7 @@ STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 AttemptQuery = Annotated[
-    int | None, Query(ge=1, le=2**31 - 1, description="The latest when absent.")
+    int | None, Query(ge=1, le=2**31 - 1, description="The latest when absent."), Digits
 ]
 TailQuery = Annotated[
     int | None,
@@ -73,10 +73,12 @@ TailQuery = Annotated[
         description=f"Only the last N lines (at most {MAX_TAIL_LINES:,}, "
         f"found in the last {MAX_LOG_READ // 2**20} MiB).",
     ),
+    Digits,
 ]
 OffsetQuery = Annotated[
     int | None,
     Query(ge=0, le=2**63 - 1, description="Start at this byte (an earlier answer's offset)."),
+    Digits,
 ]
 
 

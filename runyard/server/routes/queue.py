@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import QueueCounts, QueueOut, RunOut
 
 router = APIRouter(prefix="/api/queue", tags=["queue"], responses=ERRORS)
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/queue", tags=["queue"], responses=ERRORS)
 def get_queue(
     store: StoreDep,
     settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, description="Runs listed per group, newest first.")] = 50,
+    limit: Annotated[
+        int, Query(ge=1, description="Runs listed per group, newest first."), Digits
+    ] = 50,
 ) -> QueueOut:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS, jobs
+from runyard.server.routes import ERRORS, Digits, jobs
 from runyard.server.schemas import ErrorOut, RunCreate, RunList, RunOut, RunPatch
 from runyard.store.runs import RunQuery
 
@@ -84,7 +84,7 @@ def list_runs(
             "metrics.KEY; a leading '-' or a trailing ' desc' reverses"
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1)] = 100,
+    limit: Annotated[int, Query(ge=1), Digits] = 100,
     cursor: str | None = None,
 ) -> Response:
     if limit > settings.max_page_size:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import SystemHistoryOut, SystemOut
 
@@ -36,7 +36,9 @@ def system(request: Request) -> SystemOut:
 def system_history(
     request: Request,
     minutes: Annotated[
-        int, Query(ge=1, le=MAX_HISTORY_MINUTES, description="How far back (at most what is kept).")
+        int,
+        Query(ge=1, le=MAX_HISTORY_MINUTES, description="How far back (at most what is kept)."),
+        Digits,
     ] = 60,
 ) -> SystemHistoryOut:
     """Host samples of the last `minutes`, as aligned arrays (one entry per sample)."""
