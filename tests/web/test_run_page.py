@@ -114,3 +114,23 @@ def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page)
     until(lambda: int(figure.get_attribute("data-points") or 0) == end - start + 1, timeout=10)
     card.get_by_role("button", name="Reset zoom").click()
     expect(card.locator(".zoom-note")).to_have_count(0)
+
+
+def test_an_early_stopped_run_reads_as_complete(live: Live, page: Page) -> None:
+    run = live.train("stops-early", "--steps", "80", "--epochs", "8", "--early-stop")
+    done = live.wait_status(run["id"], "completed")
+    assert done["early_stopped"] is True
+    at, total = done["stopped_at_epoch"], done["progress"]["total_epochs"]
+    assert at is not None and total == 8 and at < total
+    page.goto(f"{live.url}/runs/{run['id']}")
+    expect(page.get_by_test_id("early-stop")).to_have_text(f"■stopped at epoch {at}/{total}")
+    expect(page.locator(".card-progress").get_by_role("progressbar")).to_have_attribute(
+        "aria-valuenow", "100"
+    )
+    page.goto(f"{live.url}/runs?q=stops-early")
+    row = page.locator(f'[role="row"][data-run-id="{run["id"]}"]')
+    expect(row).to_contain_text("100%")
+    expect(row).to_contain_text("early-stopped")
+    expect(page.get_by_test_id("overall-progress")).to_contain_text(
+        "overall progress 100% · 1 complete (1 early-stopped)"
+    )
