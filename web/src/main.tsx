@@ -6,7 +6,10 @@ import { ApiError } from "./api/client";
 import { prefetchFor } from "./api/hooks";
 import { liveState, startLive } from "./api/live";
 import { App } from "./App";
-import "./styles.css";
+import "./styles/base.css";
+import "./styles/components.css";
+import "./styles/pages.css";
+import "./styles/phone.css";
 
 const queryClient = new QueryClient({
   defaultOptions: {
