@@ -67,6 +67,7 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
   const lists = throttle(() => void qc.invalidateQueries({ queryKey: ["runs"] }), 2000);
   const queue = throttle(() => void qc.invalidateQueries({ queryKey: ["queue"] }), 500);
   const recent = throttle(() => void qc.invalidateQueries({ queryKey: ["recent"] }), 1000);
+  const pipeline = throttle(() => void qc.invalidateQueries({ queryKey: ["pipeline"] }), 2000);
   return (ev) => {
     const id = ev.run_id ?? undefined;
     switch (ev.kind) {
@@ -74,7 +75,7 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         lists();
         queue();
         recent();
-        qc.invalidateQueries({ queryKey: ["pipeline"] });
+        pipeline();
         break;
       case "status":
         if (!id) break;
@@ -82,12 +83,12 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
           const status = ev.status;
           patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? r.reason }));
         }
-        for (const key of ["run", "attempts", "checklist", "progress", "summary", "logs-meta"]) {
+        for (const key of ["run", "attempts", "checklist", "progress", "summary"]) {
           qc.invalidateQueries({ queryKey: [key, id] });
         }
         queue();
         recent();
-        qc.invalidateQueries({ queryKey: ["pipeline"] });
+        pipeline();
         break;
       case "progress":
         if (!id) break;
@@ -109,7 +110,13 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         break;
       case "metrics": {
         if (!id) break;
-        qc.invalidateQueries({ queryKey: ["metrics", id] });
+        // Only the charts of the keys that got points: ["metrics", id, "k1,k2", start, end, n].
+        const fresh = new Set(ev.keys ?? []);
+        qc.invalidateQueries({
+          queryKey: ["metrics", id],
+          predicate: (q) =>
+            !ev.keys || String(q.queryKey[2] ?? "").split(",").some((k) => fresh.has(k)),
+        });
         const run = qc.getQueryData<Run>(["run", id]);
         if (run && (ev.keys ?? []).some((k) => !(k in run.metrics))) {
           qc.invalidateQueries({ queryKey: ["run", id] });
