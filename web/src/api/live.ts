@@ -117,6 +117,7 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
           predicate: (q) =>
             !ev.keys || String(q.queryKey[2] ?? "").split(",").some((k) => fresh.has(k)),
         });
+        qc.invalidateQueries({ queryKey: ["summary", id] }); // counts and last values
         const run = qc.getQueryData<Run>(["run", id]);
         if (run && (ev.keys ?? []).some((k) => !(k in run.metrics))) {
           qc.invalidateQueries({ queryKey: ["run", id] });

@@ -63,6 +63,7 @@ function ChartCard({
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const summary = useSummary(runId);
   const total = summary.data?.metrics[metric]?.count;
+  const latest = summary.data?.metrics[metric]?.last ?? last;
   const maxPoints = pointsFor(width);
   const data = useMetrics(
     runId,
@@ -81,7 +82,7 @@ function ChartCard({
       <div className="chart-head">
         <h4 title={metric}>{metric}</h4>
         <span className="muted small tabular">
-          {fmtNumber(last)}
+          {fmtNumber(latest)}
           {total != null ? ` · ${total.toLocaleString()} pts` : ""}
         </span>
       </div>
