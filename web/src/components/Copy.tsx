@@ -9,7 +9,7 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
       await navigator.clipboard.writeText(text);
       setDone("ok");
     } catch {
-      setDone("fail");
+      setDone(legacyCopy(text) ? "ok" : "fail"); // no Clipboard API off localhost without TLS
     }
     setTimeout(() => setDone(""), 1500);
   };
@@ -24,4 +24,21 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
       {done === "ok" ? "Copied ✓" : done === "fail" ? "Select & copy" : label}
     </button>
   );
+}
+
+function legacyCopy(text: string): boolean {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
 }
