@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,19 @@ def test_deleting_a_checkpoint_removes_its_file(live: Live, page: Page) -> None:
         c["name"] for c in live.get(f"/api/runs/{run['id']}/checkpoints").json()["checkpoints"]
     ]
     assert "epoch-0.pt" not in names and "epoch-1.pt" in names
+
+    files = page.locator("#artifacts")  # the run dir: downloads and copyable paths
+    kept = next(c for c in checkpoints if c["name"] == "epoch-1.pt")
+    entry = files.locator(f'[data-path="{kept["path"]}"]')
+    expect(entry).to_be_visible()
+    expect(files.locator(f'[data-path="{victim["path"]}"]')).to_have_count(0)
+    href = entry.get_by_role("link").get_attribute("href")
+    assert href is not None
+    got = live.get(href)
+    on_disk = Path(done["run_dir"]) / kept["path"]
+    assert got.status_code == 200 and got.content == on_disk.read_bytes()
+    copy = entry.get_by_role("button", name=re.compile("Copy path"))
+    expect(copy).to_have_attribute("title", f"Copy {on_disk}")
 
 
 def test_a_missing_run_gets_a_designed_error(live: Live, page: Page) -> None:
