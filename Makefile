@@ -9,7 +9,13 @@ STAMP := $(VENV)/.installed
 QUIET_PIP := grep -v -e 'is ignored: it is neither a file nor a directory' || true
 SRC := runyard tests benchmarks
 
-.PHONY: setup system-deps test lint fmt typecheck pytest demo bench clean
+# The dashboard: `npm ci` when the lock file changes, a build when web/ does (design.md §2).
+WEB_DEPS := web/node_modules/.installed
+WEB_STAMP := runyard/server/static/.built
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+	web/tsconfig.json web/vite.config.ts
+
+.PHONY: setup system-deps test lint fmt typecheck pytest demo bench clean web screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +26,17 @@ $(STAMP): pyproject.toml constraints.txt
 system-deps:
 	@scripts/system-deps.sh
 
-setup: $(STAMP) system-deps
+setup: $(STAMP) system-deps web
+
+$(WEB_DEPS): web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run build --silent
+	touch $@
+
+web: $(WEB_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SRC)
@@ -38,16 +54,21 @@ pytest: setup
 
 test: setup lint typecheck pytest
 
-demo: $(STAMP)
+demo: $(STAMP) web
 	$(BIN)/runyard demo
 
-bench: $(STAMP)
+bench: $(STAMP) web
 	scripts/bench-venv.sh
 	$(BIN)/python benchmarks/runs_bench.py
 	$(BIN)/python benchmarks/ingest_bench.py
 	$(BIN)/python benchmarks/sdk_log_bench.py
 	$(BIN)/python benchmarks/scheduler_bench.py
+	$(BIN)/python benchmarks/dataset_bench.py
 	$(BIN)/python benchmarks/telemetry_bench.py
+	$(BIN)/python benchmarks/ui_bench.py
+
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench-venv .pytest_cache .mypy_cache .ruff_cache web/node_modules runyard/server/static

@@ -54,8 +54,33 @@ class Settings(BaseSettings):
     compact_interval_s: float = Field(
         default=30.0, gt=0, description="How often small metric chunks are merged."
     )
+    sse_ping_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on event streams."
+    )
     max_page_size: int = Field(
         default=1000, gt=0, description="Largest `limit` of a listing request."
+    )
+    events_keep_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long the event log keeps events for reconnecting clients.",
+    )
+    events_keep_rows: int = Field(
+        default=100_000, gt=0, description="The most events the event log keeps."
+    )
+    dataset_import_root: Path | None = Field(
+        default=None,
+        description="Folder whose files POST /api/datasets may register by server-side path; "
+        "unset refuses server-side paths.",
+    )
+    dataset_max_bytes: int = Field(
+        default=10 * 1024**3, gt=0, description="Largest total uncompressed size of an archive."
+    )
+    dataset_max_ratio: float = Field(
+        default=100.0, gt=1, description="Largest uncompressed/compressed ratio of an archive."
+    )
+    dataset_max_entries: int = Field(
+        default=200_000, gt=0, description="Most entries (files, folders, links) in an archive."
     )
     telemetry_interval_s: float = Field(
         default=5.0,
@@ -98,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
 
     @property
     def token_value(self) -> str | None:

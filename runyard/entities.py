@@ -97,6 +97,14 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)  # last value of each key
     reason: str | None = None  # why it ended as it did, or why it is retrying
     priority: int = 0
+    best: float | None = None  # best value of the primary metric by its goal
+    best_step: int | None = None
+    datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
+
+    @property
+    def depends_on(self) -> list[str]:
+        """The runs this one waits for (its job spec's); none for a tracked-only run."""
+        return list((self.spec or {}).get("depends_on", ()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from runyard import __version__
-from runyard.cli import db, demo, gc, jobs, runs, server, sync, system, watch
+from runyard.cli import (
+    compare,
+    dataset,
+    db,
+    demo,
+    export,
+    gc,
+    jobs,
+    runs,
+    server,
+    sync,
+    system,
+    watch,
+)
 
 app = typer.Typer(
     name="runyard",
@@ -23,11 +36,14 @@ app.command()(jobs.cancel)
 app.command()(jobs.retry)
 app.command()(jobs.check)
 app.command()(watch.watch)
+app.command()(compare.compare)
+app.command()(export.export)
 app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)
 app.command()(system.system)
 app.add_typer(db.app, name="db")
+app.add_typer(dataset.app, name="dataset")
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import httpx
@@ -27,17 +29,35 @@ class Client:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            fail(
-                f"cannot reach the runyard server at {self.base} ({exc}); "
-                "is `runyard server` running?"
-            )
+            self._unreachable(exc)
         if response.is_error:
-            try:
-                message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text.strip()[:200] or response.reason_phrase
-            fail(f"{message} (HTTP {response.status_code})")
+            self._failed(response)
         return response.json()
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A response to read in pieces (a big download); errors end the command as above."""
+        try:
+            with self._http.stream(method, path, **kwargs) as response:
+                if response.is_error:
+                    response.read()
+                    self._failed(response)
+                yield response
+        except httpx.TransportError as exc:
+            self._unreachable(exc)
+
+    def _unreachable(self, exc: Exception) -> NoReturn:
+        fail(
+            f"cannot reach the runyard server at {self.base} ({exc}); is `runyard server` running?"
+        )
+
+    @staticmethod
+    def _failed(response: httpx.Response) -> NoReturn:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text.strip()[:200] or response.reason_phrase
+        fail(f"{message} (HTTP {response.status_code})")
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

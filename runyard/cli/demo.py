@@ -49,8 +49,8 @@ def submit_demo(url: str, token: str | None = None) -> None:
             r.raise_for_status()
             typer.echo(f"submitted {job['name']:<20} {r.json()['id']}", err=True)
     typer.echo(
-        f"\n  runyard demo: API and docs at {url}/docs; watch with `runyard watch`, "
-        "list with `runyard ls -e digits`\n",
+        f"\n  runyard demo: the dashboard is at {url}/ (API docs at {url}/docs); "
+        "watch with `runyard watch`, list with `runyard ls -e digits`\n",
         err=True,
     )
 

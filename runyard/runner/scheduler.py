@@ -93,8 +93,8 @@ class Scheduler:
                 if live.launch.run_id == run_id and not live.stop_sent:
                     live.stop_sent = True
                     self.backend.stop(live.launch, live.handle)
-        if self.store.jobs.requeue_due(time.time()):
-            self.store.events.emit("queue")
+        for run_id in self.store.jobs.requeue_due(time.time()):
+            self.store.events.emit("status", run_id, status="queued", reason="retry due")
         self._schedule()
 
     def _schedule(self) -> None:
@@ -235,8 +235,7 @@ class Scheduler:
             spec, run_dir = attempt
             items = checklist.evaluate(run_dir, spec.expect, self.store.files.checkpoints(run_id))
             self.store.jobs.set_checklist(run_id, items)
-        if self.store.run_state.finish(run_id, status, reason=reason, by_runner=True):
-            self.store.events.emit("status", run_id, status=status.value, reason=reason)
+        self.store.run_state.finish(run_id, status, reason=reason, by_runner=True)  # emits
 
     def _rollback(self, run_id: str, attempt: int, run_dir: Path) -> None:
         """Remove what the cancelled attempt wrote (its log stays) and its checkpoint records."""

@@ -41,6 +41,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "progress": ("POST", "/api/runs/{id}/progress"),
     "checkpoint": ("POST", "/api/runs/{id}/checkpoints"),
     "artifact": ("POST", "/api/runs/{id}/artifacts"),
+    "dataset": ("POST", "/api/runs/{id}/datasets"),
     "finish": ("POST", "/api/runs/{id}/finish"),
 }
 # 4xx answers that mean "not now" rather than "never".

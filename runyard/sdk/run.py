@@ -196,6 +196,14 @@ class Run:
         self._put("artifact", {**body, "attempt": self.attempt})
         return placed.path
 
+    def use_dataset(self, ref: str) -> None:
+        """Record that this run uses dataset version ``ref`` (``"name@version"``; a bare name
+        means the version that is latest when the server gets this), so that the run and the
+        dataset version each list the other."""
+        if type(ref) is not str or not ref or ref.startswith("@") or len(ref) > 200:
+            raise ValueError(f"use_dataset takes 'name@version', not {ref!r}")
+        self._put("dataset", {"dataset": ref})
+
     # --- the end ---------------------------------------------------------------------------
 
     def finish(self, status: str = "completed") -> None:

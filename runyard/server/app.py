@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,11 +25,29 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
+from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.events import EventHub
 from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
-from runyard.server.routes import experiments, files, health, jobs, lifecycle, metrics, runs, system
+from runyard.server.routes import (
+    artifacts,
+    checkpoints,
+    compare,
+    datasets,
+    events,
+    experiments,
+    export,
+    health,
+    jobs,
+    lifecycle,
+    logs,
+    metrics,
+    queue,
+    runs,
+    system,
+)
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
@@ -81,8 +99,10 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and (page := dashboard.page_for(request)) is not None:
+        return page  # a dashboard path (/, /runs/ID…): the single-page app routes it
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.headers:
@@ -157,8 +177,11 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (health, experiments, runs, jobs, lifecycle, metrics, files, system):
+    app.state.event_hub = EventHub(store.events)
+    routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
+    for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
+    dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
     token = settings.token_value

@@ -1,4 +1,5 @@
-"""The server's background thread: reads run dirs of active runs, merges small chunks."""
+"""The server's background thread: reads run dirs of active runs, merges small chunks,
+keeps the event log bounded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from runyard.store.tables import runs
 
 log = logging.getLogger("runyard.maintenance")
 ACTIVE = (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+PRUNE_EVERY_S = 60.0
 
 
 class Maintenance:
@@ -25,6 +27,7 @@ class Maintenance:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_compact = time.monotonic()
+        self._last_prune: float | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="runyard-maintenance", daemon=True)
@@ -55,3 +58,6 @@ class Maintenance:
         if now - self._last_compact >= self.settings.compact_interval_s:
             self._last_compact = now
             self.store.metrics.compact()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY_S:
+            self._last_prune = now
+            self.store.events.prune(self.settings.events_keep_s, self.settings.events_keep_rows)

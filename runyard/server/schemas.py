@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from runyard.entities import AttemptStatus, FailureClass, Goal, RunStatus
 from runyard.telemetry.health import Status as HealthStatus
@@ -20,6 +20,11 @@ NonFinite = Literal["NaN", "Infinity", "-Infinity"]
 Step = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
 Int32 = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]
 Bytes = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
+# JSON has no NaN or infinities: such a float travels as "NaN", "Infinity" or "-Infinity".
+JsonFloat = Annotated[
+    float,
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]}),
+]
 
 
 class _In(BaseModel):
@@ -160,11 +165,11 @@ class GoalsIn(_In):
 
 class MetricSummaryOut(_Out):
     count: int
-    last: float | None = Field(description='The value at the highest step; NaN as "NaN".')
+    last: JsonFloat | None = Field(description='The value at the highest step; NaN as "NaN".')
     last_step: int | None
-    min: float | None
-    max: float | None
-    best: float | None = Field(description="By the key's goal; null when it has none.")
+    min: JsonFloat | None
+    max: JsonFloat | None
+    best: JsonFloat | None = Field(description="By the key's goal; null when it has none.")
     best_step: int | None
     goal: Goal | None
 
@@ -202,8 +207,12 @@ class CheckpointOut(_Out):
     created_at: datetime
 
 
+class CheckpointEntry(CheckpointOut):
+    exists: bool = Field(description="The file is on disk inside the run dir.")
+
+
 class CheckpointList(BaseModel):
-    checkpoints: list[CheckpointOut]
+    checkpoints: list[CheckpointEntry]
 
 
 class ArtifactIn(_In):
@@ -221,8 +230,23 @@ class ArtifactOut(_Out):
     created_at: datetime
 
 
-class ArtifactList(BaseModel):
-    artifacts: list[ArtifactOut]
+class ArtifactFile(BaseModel):
+    path: str = Field(description="Relative to the run dir, with forward slashes.")
+    size: int
+    modified_at: datetime
+    kind: Literal["log", "checkpoint", "artifact", "other"]
+    registered: bool = Field(description="A checkpoint or artifact record names this file.")
+    sha256: str | None = Field(description="The record's SHA-256; null when none was given.")
+
+
+class ArtifactTree(BaseModel):
+    """Every regular file under the run dir (symlinks are neither listed nor followed)."""
+
+    root: str = Field(description="The run dir on the server.")
+    total_bytes: int = Field(description="The sum of the listed files' sizes.")
+    files: list[ArtifactFile] = Field(description="Sorted by path.")
+    truncated: bool = Field(description="True when the run dir holds more than were listed.")
+    skipped_links: int = Field(description="Symlinks found and left out.")
 
 
 class SeriesOut(BaseModel):
@@ -259,9 +283,22 @@ class RunOut(_Out):
     ended_at: datetime | None
     primary_metric: str | None
     metric_goals: dict[str, Goal]
-    metrics: dict[str, float] = Field(description="The last value of each metric key.")
+    metrics: dict[str, JsonFloat] = Field(description="The last value of each metric key.")
     reason: str | None = Field(description="Why it ended as it did, or why it is retrying.")
     priority: int = 0
+    depends_on: list[str] = Field(
+        default_factory=list, description="Runs that must complete first (a pipeline)."
+    )
+    best: JsonFloat | None = Field(
+        default=None,
+        description="Best value of the primary metric by its goal (the primary metric, or the "
+        "only metric with a goal); null without one.",
+    )
+    best_step: int | None = Field(default=None, description="The step of `best`.")
+    datasets: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='The dataset versions the run declared it used: [{"name", "version"}].',
+    )
 
 
 class AttemptOut(_Out):
@@ -303,11 +340,72 @@ class LogChunk(BaseModel):
     ended: bool = Field(description="The attempt has ended: no more text will come.")
 
 
+class LogText(BaseModel):
+    """The data of a `log` event of GET /logs/stream."""
+
+    text: str = Field(description="Complete lines (the rest too, once the attempt has ended).")
+    offset: int = Field(description="Where this text ends in the log: resume there.")
+
+
+class LogEnd(BaseModel):
+    """The data of the last event (`end`) of GET /logs/stream."""
+
+    attempt: int | None = Field(description="null: the run never had an attempt.")
+    status: str = Field(description="How the attempt ended (the run's status without one).")
+    offset: int
+
+
 class RunList(BaseModel):
     runs: list[RunOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
+
+
+class CompareIn(_In):
+    run_ids: list[Key] = Field(description="2 to 10 runs, in the order of the table's columns.")
+    baseline: Key | None = Field(
+        default=None, description="The run that deltas are taken against; one of run_ids."
+    )
+    diff_only: bool = Field(
+        default=False, description="Leave out config rows that are the same in every run."
+    )
+
+
+class ConfigRowOut(_Out):
+    key: str = Field(description='A params key; nested dicts flattened with dots ("opt.lr").')
+    values: dict[str, Any] = Field(description="Run id → value; null where the run lacks it.")
+    differs: bool
+
+
+class MetricRowOut(_Out):
+    key: str
+    goal: Goal | None = Field(description="The runs' goal for the key; null if they disagree.")
+    values: dict[str, JsonFloat | None] = Field(description="Run id → last value, or null.")
+    best_run_id: str | None = Field(description="Best by the goal; NaN is never best.")
+    deltas: dict[str, JsonFloat | None] = Field(description="Run id → value − the baseline's.")
+
+
+class CompareOut(_Out):
+    runs: list[RunOut]
+    baseline: str | None
+    config: list[ConfigRowOut]
+    metrics: list[MetricRowOut]
+
+
+class QueueCounts(BaseModel):
+    active: int = Field(description="starting + running")
+    queued: int = Field(description="queued + retrying")
+    completed: int
+    failed: int = Field(description="failed + cancelled")
+
+
+class QueueOut(BaseModel):
+    counts: QueueCounts = Field(description="Totals of each group.")
+    active: list[RunOut] = Field(description="Newest first, at most `limit`; so are the others.")
+    queued: list[RunOut]
+    completed: list[RunOut]
+    failed: list[RunOut]
 
 
 class SeriesIn(_In):

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from runyard.store.dataset_jobs import DatasetJobs
+from runyard.store.datasets import Datasets
 from runyard.store.db import is_current, make_engine, upgrade
 from runyard.store.events import Events
 from runyard.store.experiments import Experiments
 from runyard.store.files import Files
 from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
+from runyard.store.queue import Queue
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
@@ -23,14 +26,17 @@ class Store:
     def __init__(self, engine: sa.Engine, runs_root: Path):
         self.engine = engine
         self.runs_root = runs_root
+        self.events = Events(engine)
         self.experiments = Experiments(engine)
         self.runs = Runs(engine, runs_root)
-        self.metrics = Metrics(engine)
-        self.run_state = RunState(engine)
+        self.metrics = Metrics(engine, self.events)
+        self.run_state = RunState(engine, self.events)
         self.files = Files(engine)
         self.run_files = RunFiles(engine, self.metrics, self.run_state)
         self.jobs = Jobs(engine, self.runs)
-        self.events = Events(engine)
+        self.queue = Queue(engine, self.runs)
+        self.datasets = Datasets(engine)
+        self.dataset_jobs = DatasetJobs(engine)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:
@@ -40,6 +46,7 @@ class Store:
         return cls(engine, runs_root)
 
     def close(self) -> None:
+        self.events.close()
         self.engine.dispose()
 
 

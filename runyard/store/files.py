@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -85,6 +86,34 @@ class Files:
         with self._engine.begin() as conn:
             done = conn.execute(checkpoints.delete().where(c.run_id == run_id, c.name == name))
         return bool(done.rowcount)
+
+    def remove_checkpoint(
+        self, run_id: str, name: str, remove_file: Callable[[CheckpointRecord], None]
+    ) -> CheckpointRecord:
+        """Drop a checkpoint's record and, inside the same transaction, its file.
+
+        `remove_file` runs after the row is deleted and before the commit: if it raises, the
+        record stays. A crash between the file's removal and the commit leaves a record
+        whose file is gone, which the listing shows (`exists`) and a second call clears.
+        A file that another record of the run still names (two names registered for one
+        file) is kept.
+        """
+        c = checkpoints.c
+        cols = [c[f] for f in CheckpointRecord.__dataclass_fields__]
+        with self._engine.begin() as conn:
+            _require_run(conn, run_id)
+            row = conn.execute(
+                checkpoints.delete().where(c.run_id == run_id, c.name == name).returning(*cols)
+            ).first()
+            if row is None:
+                raise NotFound(f"run {run_id!r} has no checkpoint {name!r}")
+            record = CheckpointRecord(**row._mapping)
+            shared = conn.execute(
+                sa.select(c.id).where(c.run_id == run_id, c.path == record.path).limit(1)
+            ).first()
+            if shared is None:
+                remove_file(record)
+        return record
 
     def add_artifact(self, run_id: str, record: ArtifactRecord) -> ArtifactRecord:
         self._upsert(artifacts, ["run_id", "path"], {"run_id": run_id, **asdict(record)})

@@ -220,14 +220,16 @@ class Jobs:
                 )
             )
 
-    def requeue_due(self, now: float) -> int:
+    def requeue_due(self, now: float) -> list[str]:
+        """retrying → queued for the runs whose backoff is over; their ids."""
         with self._engine.begin() as conn:
             done = conn.execute(
                 runs.update()
                 .where(runs.c.status == RunStatus.RETRYING.value, runs.c.retry_at <= now)
                 .values(status=RunStatus.QUEUED.value, retry_at=None, updated_at=now)
+                .returning(runs.c.id)
             )
-        return int(done.rowcount)
+            return list(done.scalars())
 
     def next_retry_at(self) -> float | None:
         with self._engine.connect() as conn:

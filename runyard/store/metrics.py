@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from runyard.entities import Goal, MetricSummary, RunStatus
 from runyard.errors import NotFound
 from runyard.store import _codec
+from runyard.store.events import Events
 from runyard.store.tables import metric_batches, metric_chunks, metric_summaries, runs
 
 if TYPE_CHECKING:
@@ -104,8 +105,9 @@ def _refresh_summary(conn: sa.Connection, run_id: str) -> None:
 
 
 class Metrics:
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, events: Events | None = None):
         self._engine = engine
+        self._events = events
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._upsert = self._upsert_summaries()  # built once: building it costs ~1 ms a batch
 
@@ -187,6 +189,9 @@ class Metrics:
             conn.execute(self._upsert, rows)
             if RunStatus(run.status).is_terminal():  # late points: keep the stored summary true
                 _refresh_summary(conn, run_id)
+        if self._events is not None:
+            last_step = max(int(s.steps.max()) for s in nonempty)
+            self._events.metrics(run_id, [s.key for s in nonempty], last_step)
         return IngestResult(accepted=points, duplicate=False)
 
     def set_goals(self, run_id: str, goals: dict[str, Goal], primary: str | None = None) -> None:

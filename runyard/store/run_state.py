@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from runyard.entities import SYSTEM_METRIC_PREFIX, RunStatus
 from runyard.errors import NotFound
+from runyard.store.events import Events
 from runyard.store.tables import metric_summaries, runs
 
 PROGRESS_LOG_LEN = 20  # (epoch, time) pairs kept for the ETA
@@ -103,8 +104,9 @@ def compute_summary(conn: sa.Connection, run_id: str) -> dict[str, Any]:
 
 
 class RunState:
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, events: Events | None = None):
         self._engine = engine
+        self._events = events
 
     def _row(self, conn: sa.Connection, run_id: str) -> Any:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
@@ -137,7 +139,18 @@ class RunState:
                 values["progress_log"] = log
             values["percent"] = percent_of(epoch, total, stopped, RunStatus(r["status"]))
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
-        return self.progress(run_id)
+            old = (r["epoch"], r["total_epochs"], bool(r["early_stopped"]), r["percent"])
+        info = self.progress(run_id)
+        if self._events is not None and old != (epoch, total, stopped, values["percent"]):
+            self._events.progress(
+                run_id,
+                epoch=info.epoch,
+                total_epochs=info.total_epochs,
+                percent=info.percent,
+                eta_s=info.eta_s,
+                early_stopped=info.early_stopped,
+            )
+        return info
 
     def progress(self, run_id: str) -> ProgressInfo:
         with self._engine.connect() as conn:
@@ -195,6 +208,10 @@ class RunState:
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             summary = compute_summary(conn, run_id)
             conn.execute(runs.update().where(runs.c.id == run_id).values(summary=summary))
+        if self._events is not None:
+            self._events.flush(run_id)  # its last progress and metrics come before its end
+            self._events.emit("status", run_id, status=status.value, reason=reason)
+            self._events.emit("summary", run_id)
         return True
 
     def summary(self, run_id: str) -> dict[str, Any]:

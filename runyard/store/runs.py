@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._query import Clause, Order, parse_filter, parse_order
+from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
 
@@ -156,8 +157,21 @@ def _run_select() -> sa.Select[Any]:
     )
 
 
-def _to_run(row: sa.Row[Any], metrics: dict[str, float] | None = None) -> Run:
+def primary_key(primary_metric: str | None, goals: dict[str, Any]) -> str | None:
+    """The metric whose best stands for the run: the primary one, or the only one with a goal."""
+    if primary_metric is not None:
+        return primary_metric
+    return next(iter(goals)) if len(goals) == 1 else None
+
+
+# Per run, per key: (last value, best, step of the best), from the summaries table.
+_Summaries = dict[str, tuple[float, float | None, int | None]]
+
+
+def _to_run(row: sa.Row[Any], summaries: _Summaries | None = None) -> Run:
     m = row._mapping
+    summaries = summaries or {}
+    primary = summaries.get(primary_key(m["primary_metric"], m["metric_goals"]) or "")
     return Run(
         id=m["id"],
         name=m["name"],
@@ -177,9 +191,11 @@ def _to_run(row: sa.Row[Any], metrics: dict[str, float] | None = None) -> Run:
         primary_metric=m["primary_metric"],
         metric_goals={k: Goal(v) for k, v in m["metric_goals"].items()},
         spec=m["spec"],
-        metrics=metrics or {},
+        metrics={k: v[0] for k, v in summaries.items()},
         reason=m["reason"],
         priority=m["priority"],
+        best=primary[1] if primary else None,
+        best_step=primary[2] if primary else None,
     )
 
 
@@ -243,7 +259,23 @@ class Runs:
             row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
-            return _to_run(row, self._last_values(conn, [run_id]).get(run_id))
+            run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
+            run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
+            return run
+
+    def get_many(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs in the order asked, in two queries; NotFound names the first one missing."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(_run_select().where(runs.c.id.in_(list(run_ids)))).all()
+            summaries = self._summaries(conn, [r.id for r in rows])
+            used = uses_of_runs(conn, [r.id for r in rows])
+        found = {r.id: _to_run(r, summaries.get(r.id)) for r in rows}
+        for run in found.values():
+            run.datasets = used.get(run.id, [])
+        for run_id in run_ids:
+            if run_id not in found:
+                raise NotFound(f"no run {run_id!r}")
+        return [found[run_id] for run_id in run_ids]
 
     def update(
         self,
@@ -299,8 +331,11 @@ class Runs:
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
             page = rows[: query.limit]
-            last = self._last_values(conn, [r.id for r in page])
-        runs_out = [_to_run(r, last.get(r.id)) for r in page]
+            summaries = self._summaries(conn, [r.id for r in page])
+            used = uses_of_runs(conn, [r.id for r in page])
+        runs_out = [_to_run(r, summaries.get(r.id)) for r in page]
+        for run in runs_out:
+            run.datasets = used.get(run.id, [])
         more = len(rows) > query.limit
         return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
 
@@ -344,15 +379,15 @@ class Runs:
         return stmt.order_by(direction.nulls_last(), runs.c.id)
 
     @staticmethod
-    def _last_values(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+    def _summaries(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, _Summaries]:
+        """Every key's summary of a page of runs, in one query."""
         if not run_ids:
             return {}
+        t = metric_summaries.c
         rows = conn.execute(
-            sa.select(
-                metric_summaries.c.run_id, metric_summaries.c.key, metric_summaries.c.last
-            ).where(metric_summaries.c.run_id.in_(run_ids))
+            sa.select(t.run_id, t.key, t.last, t.best, t.best_step).where(t.run_id.in_(run_ids))
         )
-        out: dict[str, dict[str, float]] = {}
-        for run_id, key, last in rows:
-            out.setdefault(run_id, {})[key] = math.nan if last is None else last
+        out: dict[str, _Summaries] = {}
+        for run_id, key, last, best, best_step in rows:
+            out.setdefault(run_id, {})[key] = (math.nan if last is None else last, best, best_step)
         return out

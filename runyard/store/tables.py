@@ -216,8 +216,11 @@ dataset_versions = sa.Table(
     sa.Column("layout", Json, nullable=False),
     sa.Column("file_count", sa.Integer, nullable=False),
     sa.Column("total_bytes", sa.BigInteger, nullable=False),
-    sa.Column("validation", Json, nullable=True),
+    sa.Column("validation", Json, nullable=True),  # the last validation report
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False, server_default=""),
+    sa.Column("counts", Json, nullable=True),  # {split: {class: images}}
+    sa.Column("source", sa.Text, nullable=True),  # where it came from, in words
     sa.UniqueConstraint("dataset_id", "version"),
 )
 
@@ -233,6 +236,40 @@ dataset_files = sa.Table(
     sa.Column("path", sa.String(1024), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Index("ix_dataset_files_sha256", "sha256"),
+)
+
+# A transform that makes a new version from `parent_id`, run by the server in the background.
+dataset_jobs = sa.Table(
+    "dataset_jobs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "parent_id",
+        sa.Integer,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("steps", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column(
+        "version_id",
+        sa.Integer,
+        sa.ForeignKey("dataset_versions.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_dataset_jobs_status", "status"),
 )
 
 run_datasets = sa.Table(

@@ -31,6 +31,7 @@ class LiveClient(httpx.Client):
     """An HTTP client of a real uvicorn server running in a thread of this process."""
 
     app: FastAPI
+    server: uvicorn.Server
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def jobs(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveClient]:
     thread.start()
     client = LiveClient(base_url=settings.url, timeout=30)
     client.app = app
+    client.server = server
     try:
         wait_for(client, lambda: server.started, timeout=20)
         yield client

@@ -102,9 +102,12 @@ def test_log_artifact_is_placed_and_registered(online: ServerProcess, tmp_path: 
     assert (
         placed == run.dir / "artifacts" / "plots" / "cm.png" and placed.read_bytes() == b"png" * 100
     )
-    records = get(online.url, f"/api/runs/{run.id}/artifacts")["artifacts"]
-    assert [(a["path"], a["size"]) for a in records] == [("artifacts/plots/cm.png", 300)]
-    assert records[0]["sha256"] == hashlib.sha256(b"png" * 100).hexdigest()
+    files = get(online.url, f"/api/runs/{run.id}/artifacts")["files"]
+    (record,) = [f for f in files if f["registered"]]
+    assert (record["path"], record["size"], record["kind"]) == (
+        "artifacts/plots/cm.png", 300, "artifact",
+    )  # fmt: skip
+    assert record["sha256"] == hashlib.sha256(b"png" * 100).hexdigest()
 
 
 def test_resume_from_comes_from_the_environment(

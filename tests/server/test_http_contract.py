@@ -55,3 +55,32 @@ def test_non_finite_values_still_travel_as_strings(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     got = client.get(f"/api/runs/{run_id}/metrics", params={"keys": "a"}).json()
     assert got["metrics"]["a"]["values"] == ["NaN", "Infinity", "NaN"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/runs/{id}/metrics?start=99999999999999999999",
+        "/api/runs/{id}/metrics?end=-99999999999999999999",
+        "/api/events?after=99999999999999999999",
+    ],
+)
+def test_query_integers_past_64_bits_are_422(client: TestClient, url: str) -> None:
+    r = client.get(url.format(id=_run(client)))
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/runs?limit=%0A5",
+        "/api/runs?limit=5%20",
+        "/api/queue?limit=+5",
+        "/api/runs/{id}/metrics?max_points=%0910",
+        "/api/runs/{id}/logs?tail=1.0",
+        "/api/system/history?minutes=%0A1",
+    ],
+)
+def test_integers_in_queries_are_digits_only(client: TestClient, url: str) -> None:
+    r = client.get(url.format(id=_run(client)))
+    assert r.status_code == 422, r.text

@@ -6,7 +6,7 @@ cannot be said in JSON Schema (arrays that must align, a dependency that must ex
 must not also carry an id): those answer 400 with a message, by design.
 
 Jobs that the fuzzer submits really run (`sh -c <random text>`), so the server runs in a temp
-dir with one slot and a short default for nothing: every path stays under tmp_path.
+dir with one slot: every path they touch stays under tmp_path.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SEED = os.environ.get("RUNYARD_FUZZ_SEED", "20261123")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_every_route_keeps_its_openapi_contract(tmp_path: Path) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -39,7 +40,10 @@ def test_every_route_keeps_its_openapi_contract(tmp_path: Path) -> None:
             "--seed", SEED,
             "--generation-database", "none",
             "--request-timeout", "20",
-            "--workers", "2",
+            "--workers", "1",  # two trip a Python 3.11 AST bug inside hypothesis now and then
+            # The event stream never ends by design (its declaration is checked in
+            # test_events_api); a log stream ends with its attempt, so it stays in.
+            "--exclude-path", "/api/events",
             "--no-color",
             "--report", "junit",
             "--report-dir", str(tmp_path / "report"),

@@ -163,13 +163,14 @@ def test_checkpoints_and_artifacts_stay_in_the_run_dir(client: TestClient) -> No
         json={"name": "x", "path": "x", "size": 1, "sha256": "z"},
     )
     assert bad_sha.status_code == 422
+    (Path(run["run_dir"]) / "artifacts").mkdir(parents=True, exist_ok=True)
+    (Path(run["run_dir"]) / "artifacts" / "cm.png").write_bytes(b"png" * 3)
     art = client.post(
         f"/api/runs/{run['id']}/artifacts", json={"path": "artifacts/cm.png", "size": 9}
     )
     assert art.status_code == 201
-    assert [
-        a["path"] for a in client.get(f"/api/runs/{run['id']}/artifacts").json()["artifacts"]
-    ] == ["artifacts/cm.png"]
+    files = client.get(f"/api/runs/{run['id']}/artifacts").json()["files"]
+    assert [(f["path"], f["registered"]) for f in files] == [("artifacts/cm.png", True)]
     assert client.post("/api/runs/nope/artifacts", json={"path": "a", "size": 1}).status_code == 404
 
 

@@ -1,4 +1,4 @@
-"""Jobs: submission checks, cancel, retry, attempts, checklist and logs."""
+"""Jobs: submission checks, cancel, retry, attempts and checklist."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from runyard.entities import Expectation, JobSpec, Run, RunStatus
-from runyard.errors import BadRequest, NotFound
+from runyard.errors import BadRequest
 from runyard.runner import checklist
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
@@ -19,7 +19,6 @@ from runyard.server.schemas import (
     AttemptOut,
     Checklist,
     ErrorOut,
-    LogChunk,
     RunCreate,
     RunOut,
 )
@@ -27,7 +26,6 @@ from runyard.store import Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["jobs"], responses=ERRORS)
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
-MAX_LOG_READ = 4 * 1024 * 1024
 
 
 def _check_executable(argv0: str, cwd: Path, env: dict[str, str]) -> None:
@@ -85,7 +83,9 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         tags=body.tags,
         notes=body.notes,
     )
-    store.events.emit("created", run.id, status=run.status.value)
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
     scheduler.wake()
     return run
 
@@ -106,9 +106,12 @@ def cancel_run(
     if run.spec is None and not run.status.is_terminal():
         store.run_state.finish(run_id, RunStatus.CANCELLED, reason="cancelled by request")
         return RunOut.model_validate(store.runs.get(run_id))
-    store.jobs.request_cancel(run_id, rollback=rollback)
-    request.app.state.scheduler.wake()
-    return RunOut.model_validate(store.runs.get(run_id))
+    status = store.jobs.request_cancel(run_id, rollback=rollback)
+    request.app.state.scheduler.wake()  # stops the process, or settles its dependants
+    run = store.runs.get(run_id)
+    if status is RunStatus.CANCELLED:  # it never ran: no process to stop, no summary
+        store.events.emit("status", run_id, status=run.status.value, reason=run.reason)
+    return RunOut.model_validate(run)
 
 
 @router.post("/retry", responses=CONFLICT)
@@ -137,41 +140,3 @@ def get_checklist(run_id: str, store: StoreDep) -> Checklist:
         Path(run.run_dir), spec.expect if spec else (), store.files.checkpoints(run_id)
     )
     return Checklist.model_validate({"run_id": run_id, "final": False, "items": items})
-
-
-@router.get("/logs")
-def read_logs(
-    run_id: str,
-    store: StoreDep,
-    attempt: Annotated[int | None, Query(ge=1, description="The latest when absent.")] = None,
-    tail: Annotated[
-        int | None, Query(ge=1, le=100_000, description="Only the last N lines.")
-    ] = None,
-    offset: Annotated[int, Query(ge=0, description="Start here (a previous answer's offset).")] = 0,
-) -> LogChunk:
-    run = store.runs.get(run_id)
-    attempts = store.jobs.attempts(run_id)
-    if not attempts:
-        return LogChunk(attempt=None, text="", offset=0, size=0, ended=run.status.is_terminal())
-    number = attempt or attempts[-1].number
-    found = next((a for a in attempts if a.number == number), None)
-    if found is None:
-        raise NotFound(f"run {run_id!r} has no attempt {number}")
-    path = Path(run.run_dir) / "logs" / f"attempt-{number}.log"
-    size = path.stat().st_size if path.exists() else 0
-    start = min(offset, size)
-    if tail is not None:
-        start = max(0, size - MAX_LOG_READ)
-    with path.open("rb") if path.exists() else open(os.devnull, "rb") as f:
-        f.seek(start)
-        data = f.read(MAX_LOG_READ)
-    text = data.decode("utf-8", errors="replace")
-    if tail is not None:
-        text = "".join(text.splitlines(keepends=True)[-tail:])
-    return LogChunk(
-        attempt=number,
-        text=text,
-        offset=start + len(data),
-        size=size,
-        ended=found.status.is_terminal(),
-    )

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from runyard.errors import BadRequest, NotFound, PayloadTooLarge
 from runyard.server._chart_cache import ChartCache
 from runyard.server._deps import StoreDep
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import GoalsIn, IngestOut, MetricBatch, MetricsOut, RunOut
 from runyard.store.metrics import Series
 from runyard.store.run_state import json_number
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["metrics"], responses=ERRORS)
 
 MAX_POINTS_PER_BATCH = 2_000_000
-MAX_POINTS_PER_READ_KEY = 20_000_000
+MAX_POINTS_PER_READ_KEY = 5_000_000  # a whole series past this needs max_points (or a window)
 
 
 def _batch_schema() -> dict[str, Any]:
@@ -102,8 +102,16 @@ def read_metrics(
     request: Request,
     store: StoreDep,
     keys: Annotated[str | None, Query(description="Comma-separated keys; all when absent.")] = None,
-    start: Annotated[int | None, Query(description="First step (inclusive).")] = None,
-    end: Annotated[int | None, Query(description="Last step (inclusive).")] = None,
+    start: Annotated[
+        int | None,
+        Query(ge=-(2**63), le=2**63 - 1, description="First step (inclusive)."),
+        Digits,
+    ] = None,
+    end: Annotated[
+        int | None,
+        Query(ge=-(2**63), le=2**63 - 1, description="Last step (inclusive)."),
+        Digits,
+    ] = None,
     max_points: Annotated[
         int | None,
         Query(
@@ -112,6 +120,7 @@ def read_metrics(
             description="Downsample each key to about this many points "
             "(MinMaxLTTB: peaks and troughs survive).",
         ),
+        Digits,
     ] = None,
 ) -> Response:
     """Columnar arrays per key, in step order."""

@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS, jobs
+from runyard.server.routes import ERRORS, Digits, jobs
 from runyard.server.schemas import ErrorOut, RunCreate, RunList, RunOut, RunPatch
 from runyard.store.runs import RunQuery
 
@@ -57,10 +57,13 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         notes=body.notes,
     )
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
     return RunOut.model_validate(run)
 
 
-@router.get("")
+@router.get("", response_model=RunList)
 def list_runs(
     store: StoreDep,
     settings: SettingsDep,
@@ -81,9 +84,9 @@ def list_runs(
             "metrics.KEY; a leading '-' or a trailing ' desc' reverses"
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1)] = 100,
+    limit: Annotated[int, Query(ge=1), Digits] = 100,
     cursor: str | None = None,
-) -> RunList:
+) -> Response:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
     page = store.runs.list(
@@ -98,7 +101,9 @@ def list_runs(
             cursor=cursor,
         )
     )
-    return RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+    out = RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+    # Already validated: serialised once here, not validated again by FastAPI.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{run_id}")

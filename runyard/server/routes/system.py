@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BeforeValidator
 
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import SystemHistoryOut, SystemOut
 
@@ -19,13 +17,6 @@ if TYPE_CHECKING:
 router = APIRouter(tags=["system"], responses=ERRORS)
 MAX_HISTORY_MINUTES = 31 * 24 * 60
 _registry_lock = threading.Lock()
-
-
-def _digits(value: object) -> object:
-    """Pydantic reads " 1" or "\\n1" as 1; the OpenAPI integer admits neither."""
-    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
-        raise ValueError("Input should be a valid integer")
-    return value
 
 
 def _sampler(request: Request) -> Sampler:
@@ -47,7 +38,7 @@ def system_history(
     minutes: Annotated[
         int,
         Query(ge=1, le=MAX_HISTORY_MINUTES, description="How far back (at most what is kept)."),
-        BeforeValidator(_digits),
+        Digits,
     ] = 60,
 ) -> SystemHistoryOut:
     """Host samples of the last `minutes`, as aligned arrays (one entry per sample)."""

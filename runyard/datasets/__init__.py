@@ -1,0 +1,1 @@
+"""Datasets: safe unpacking, layout detection, content-hashed versions, checks and transforms."""

@@ -1,0 +1,21 @@
+"""Compare 2 to 10 runs: config diff, final metrics, the best per metric, deltas."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from runyard.server._deps import StoreDep
+from runyard.server.routes import ERRORS
+from runyard.server.schemas import CompareIn, CompareOut
+from runyard.store.compare import check_request, compare
+
+router = APIRouter(prefix="/api/compare", tags=["compare"], responses=ERRORS)
+
+
+@router.post("")
+def compare_runs(body: CompareIn, store: StoreDep) -> CompareOut:
+    """400 for fewer than 2 or more than 10 runs, a run named twice or a baseline that is
+    not compared; 404 for an unknown run."""
+    check_request(body.run_ids, body.baseline)
+    runs = store.runs.get_many(body.run_ids)
+    return CompareOut.model_validate(compare(runs, body.baseline, body.diff_only))

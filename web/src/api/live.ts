@@ -1,0 +1,198 @@
+// One EventSource for the whole app: `/api/events` patches or invalidates the TanStack Query
+// caches, so that every page stays live without reloading. When the stream is unavailable
+// (server down, or a server without it) queries fall back to polling (see queryClient.ts).
+
+import type { InfiniteData, QueryClient } from "@tanstack/react-query";
+import { useSyncExternalStore } from "react";
+import type { LiveEvent, Queue, Run, RunList } from "./types";
+
+/** live: events stream in; polling: the server answers but has no stream; offline: no answer. */
+export type LiveState = "connecting" | "live" | "polling" | "offline";
+
+let state: LiveState = "connecting";
+const listeners = new Set<() => void>();
+
+function setState(next: LiveState): void {
+  if (next === state) return;
+  state = next;
+  for (const fn of listeners) fn();
+}
+
+export function liveState(): LiveState {
+  return state;
+}
+
+export function useLiveState(): LiveState {
+  return useSyncExternalStore(
+    (fn) => {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    () => state,
+  );
+}
+
+/** Apply a change to a run wherever a cached copy of it lives. */
+export function patchRun(qc: QueryClient, id: string, change: (run: Run) => Run): void {
+  qc.setQueryData<Run>(["run", id], (old) => (old ? change(old) : old));
+  qc.setQueriesData<InfiniteData<RunList>>({ queryKey: ["runs"] }, (old) => {
+    if (!old?.pages) return old;
+    let touched = false;
+    const pages = old.pages.map((page) => {
+      const i = page.runs.findIndex((r) => r.id === id);
+      if (i < 0) return page;
+      touched = true;
+      const runs = page.runs.slice();
+      runs[i] = change(runs[i]!);
+      return { ...page, runs };
+    });
+    return touched ? { ...old, pages } : old;
+  });
+}
+
+function throttle(fn: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+}
+
+const KINDS = ["created", "status", "progress", "summary", "metrics", "queue", "checkpoint"];
+
+function handler(qc: QueryClient): (ev: LiveEvent) => void {
+  const lists = throttle(() => void qc.invalidateQueries({ queryKey: ["runs"] }), 2000);
+  const queue = throttle(() => void qc.invalidateQueries({ queryKey: ["queue"] }), 500);
+  const recent = throttle(() => void qc.invalidateQueries({ queryKey: ["recent"] }), 1000);
+  const pipeline = throttle(() => void qc.invalidateQueries({ queryKey: ["pipeline"] }), 2000);
+  return (ev) => {
+    const id = ev.run_id ?? undefined;
+    switch (ev.kind) {
+      case "created":
+        lists();
+        queue();
+        recent();
+        pipeline();
+        break;
+      case "status":
+        if (!id) break;
+        if (ev.status) {
+          const status = ev.status;
+          patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? r.reason }));
+        }
+        for (const key of ["run", "attempts", "checklist", "progress", "summary"]) {
+          qc.invalidateQueries({ queryKey: [key, id] });
+        }
+        queue();
+        recent();
+        pipeline();
+        break;
+      case "progress":
+        if (!id) break;
+        patchRun(qc, id, (r) => ({
+          ...r,
+          progress: {
+            epoch: ev.epoch ?? r.progress.epoch,
+            total_epochs: ev.total_epochs ?? r.progress.total_epochs,
+            percent: ev.percent ?? r.progress.percent,
+          },
+        }));
+        qc.invalidateQueries({ queryKey: ["progress", id] });
+        break;
+      case "summary":
+        if (!id) break;
+        qc.invalidateQueries({ queryKey: ["summary", id] });
+        qc.invalidateQueries({ queryKey: ["run", id] });
+        lists();
+        break;
+      case "metrics": {
+        if (!id) break;
+        // Only the charts of the keys that got points: ["metrics", id, "k1,k2", start, end, n].
+        const fresh = new Set(ev.keys ?? []);
+        qc.invalidateQueries({
+          queryKey: ["metrics", id],
+          predicate: (q) =>
+            !ev.keys || String(q.queryKey[2] ?? "").split(",").some((k) => fresh.has(k)),
+        });
+        qc.invalidateQueries({ queryKey: ["summary", id] }); // counts and last values
+        const run = qc.getQueryData<Run>(["run", id]);
+        if (run && (ev.keys ?? []).some((k) => !(k in run.metrics))) {
+          qc.invalidateQueries({ queryKey: ["run", id] });
+        }
+        break;
+      }
+      case "queue":
+        if (ev.counts) {
+          const counts = ev.counts;
+          qc.setQueryData<Queue>(["queue"], (old) => (old ? { ...old, counts } : old));
+        }
+        queue();
+        break;
+      case "checkpoint":
+        if (!id) break;
+        for (const key of ["checkpoints", "artifacts", "checklist"]) {
+          qc.invalidateQueries({ queryKey: [key, id] });
+        }
+        break;
+    }
+  };
+}
+
+/** Open the app-wide stream; reconnects by itself, resuming after the last event seen. */
+export function startLive(qc: QueryClient): () => void {
+  const onEvent = handler(qc);
+  let source: EventSource | null = null;
+  let lastId: string | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let delay = 1000;
+  let wasDown = false;
+  let stopped = false;
+
+  const connect = () => {
+    if (stopped) return;
+    const url = lastId ? `/api/events?after=${encodeURIComponent(lastId)}` : "/api/events";
+    const es = new EventSource(url);
+    source = es;
+    es.onopen = () => {
+      delay = 1000;
+      setState("live");
+      if (wasDown) {
+        wasDown = false;
+        void qc.invalidateQueries(); // what changed while we were away
+      }
+    };
+    es.onerror = () => {
+      wasDown = true;
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error, e.g. a server without the stream): retry by hand.
+        es.close();
+        retry = setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+      void fetch("/api/health").then(
+        (r) => setState(r.ok ? "polling" : "offline"),
+        () => setState("offline"),
+      );
+    };
+    const listen = (e: MessageEvent<string>) => {
+      if (e.lastEventId) lastId = e.lastEventId;
+      try {
+        const data = JSON.parse(e.data) as LiveEvent;
+        onEvent({ ...data, kind: data.kind ?? e.type });
+      } catch {
+        // a malformed event is skipped, never fatal
+      }
+    };
+    for (const kind of KINDS) es.addEventListener(kind, listen);
+    es.onmessage = listen;
+  };
+  connect();
+  return () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    source?.close();
+  };
+}

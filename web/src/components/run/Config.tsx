@@ -1,0 +1,36 @@
+// The run's config (its params) and notes.
+
+import type { Run } from "../../api/types";
+import { fmtValue } from "../../lib/format";
+import { Panel } from "../States";
+
+export function ConfigPanel({ run }: { run: Run }) {
+  const entries = Object.entries(run.params).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <Panel title="Config" id="config">
+      {entries.length === 0 ? (
+        <p className="muted">This run recorded no config.</p>
+      ) : (
+        <dl className="kv">
+          {entries.map(([k, v]) => (
+            <div key={k} className="kv-row">
+              <dt>{k}</dt>
+              <dd>
+                <code>{fmtValue(v)}</code>
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      {run.notes ? (
+        <>
+          <h3 className="group-title">Notes</h3>
+          <p className="notes">{run.notes}</p>
+        </>
+      ) : null}
+      <p className="muted small path-line">
+        <span>Run dir</span> <code>{run.run_dir}</code>
+      </p>
+    </Panel>
+  );
+}
