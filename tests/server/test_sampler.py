@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -17,21 +16,15 @@ from runyard.server.sampler import Sampler
 from runyard.store import Store
 from runyard.store.metrics import Series
 from tests._fake_nvml import GIB, FakeGpu, fake_nvml
+from tests._hog import hog as start_hog
 
-HOG = Path(__file__).parent.parent / "programs" / "hog.py"
 MB = 1024 * 1024
 
 
 @pytest.fixture
 def hog() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, str(HOG), "48"], stdout=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline() == b"started\n"
-    yield proc
-    for child in psutil.Process(proc.pid).children(recursive=True):
-        child.kill()
-    proc.kill()
-    proc.wait()
-    proc.stdout.close()
+    with start_hog(48) as proc:
+        yield proc
 
 
 def _attempt(store: Store, pid: int, start: float | None) -> str:

@@ -6,28 +6,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import psutil
 import pytest
 
 from runyard.telemetry import ProcessTrees
+from tests._hog import hog as start_hog
 
-HOG = Path(__file__).parent.parent / "programs" / "hog.py"
 MB = 1024 * 1024
 
 
 @pytest.fixture
 def hog() -> Iterator[subprocess.Popen[bytes]]:
     """A parent that waits for a child holding 64 MB and spinning one core."""
-    proc = subprocess.Popen([sys.executable, str(HOG), "64"], stdout=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline() == b"started\n"
-    yield proc
-    for child in psutil.Process(proc.pid).children(recursive=True):
-        child.kill()
-    proc.kill()
-    proc.wait()
-    proc.stdout.close()
+    with start_hog(64) as proc:
+        yield proc
 
 
 def _start(pid: int) -> float:
