@@ -106,6 +106,13 @@ class Run:
         """The runs this one waits for (its job spec's); none for a tracked-only run."""
         return list((self.spec or {}).get("depends_on", ()))
 
+    @property
+    def environment(self) -> dict[str, Any] | None:
+        """The job's executable, cwd and environment as shown to people (secrets masked)."""
+        from runyard._environment import describe
+
+        return describe(self.spec)
+
 
 @dataclass(frozen=True, slots=True)
 class MetricSummary:
@@ -128,6 +135,12 @@ class FailureClass(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     LOST = "lost"
+    # The executable or interpreter could not start (exit 127/126, "No module named"): a
+    # configuration error that a retry cannot fix, so not retried unless named in retry_on.
+    CANNOT_START = "cannot_start"
+
+
+RETRIED_BY_DEFAULT = (FailureClass.FAILED, FailureClass.TIMED_OUT, FailureClass.LOST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +168,17 @@ class JobSpec:
     retry_delay_s: float = 60.0
     retry_backoff: float = 2.0
     retry_max_delay_s: float = 3600.0
-    retry_on: tuple[FailureClass, ...] = tuple(FailureClass)
+    retry_on: tuple[FailureClass, ...] = RETRIED_BY_DEFAULT
     timeout_s: float | None = None
     grace_s: float = 10.0
     expect: tuple[Expectation, ...] = ()
     depends_on: tuple[str, ...] = ()
+    # For programs without the SDK (runyard/capture/): what runyard reads from their output.
+    metrics_patterns: tuple[str, ...] = ()
+    checkpoints: tuple[str, ...] = ()  # globs, relative to cwd and to the run dir
+    resume_args: tuple[str, ...] = ()  # appended on a retry that has a verified checkpoint
+    captured_env: tuple[str, ...] = ()  # keys of `env` taken from the submitter's shell
+    executable: str | None = None  # argv[0] as resolved on the submitter's PATH
 
     @property
     def argv(self) -> list[str]:
@@ -172,14 +191,20 @@ class JobSpec:
         data["retry_on"] = [c.value for c in self.retry_on]
         data["expect"] = [asdict(e) for e in self.expect]
         data["depends_on"] = list(self.depends_on)
+        for key in ("metrics_patterns", "checkpoints", "resume_args", "captured_env"):
+            data[key] = list(getattr(self, key))
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobSpec:
         data = dict(data)
-        data["retry_on"] = tuple(FailureClass(c) for c in data.get("retry_on", list(FailureClass)))
+        data["retry_on"] = tuple(
+            FailureClass(c) for c in data.get("retry_on", list(RETRIED_BY_DEFAULT))
+        )
         data["expect"] = tuple(Expectation(**e) for e in data.get("expect", ()))
         data["depends_on"] = tuple(data.get("depends_on", ()))
+        for key in ("metrics_patterns", "checkpoints", "resume_args", "captured_env"):
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 

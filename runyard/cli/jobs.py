@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 
+from runyard.capture.checkpoints import check_glob
+from runyard.capture.patterns import compile_patterns
 from runyard.cli._client import client, fail, print_json
+from runyard.cli._submitter import resolve_executable, submitter_env
+from runyard.errors import RunyardError
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -21,6 +27,16 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
         if not sep or not key:
             fail(f"{what} {item!r} must look like KEY=VALUE", code=2)
         out[key] = value
+    return out
+
+
+def _goals(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, goal = item.rpartition(":")
+        if not sep or not key or goal not in ("min", "max"):
+            fail(f"--goal {item!r} must look like KEY:min or KEY:max", code=2)
+        out[key] = goal
     return out
 
 
@@ -56,16 +72,65 @@ def submit(
     depends_on: Annotated[list[str] | None, typer.Option(help="Run id; repeatable.")] = None,
     cwd: Annotated[str | None, typer.Option(help="(default: the current directory)")] = None,
     shell: Annotated[bool, typer.Option(help="Run the command through /bin/sh -c.")] = False,
+    clean_env: Annotated[
+        bool,
+        typer.Option(help="Do not pass this shell's PATH, VIRTUAL_ENV, CONDA_PREFIX, PYTHONPATH."),
+    ] = False,
+    env_file: Annotated[
+        Path | None, typer.Option(help="KEY=VALUE lines (# comments, `export` allowed).")
+    ] = None,
+    metrics_pattern: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Regex turning log lines into metrics (named groups step, epoch, metrics), "
+            "or the preset 'key=value' or 'key: value'; repeatable."
+        ),
+    ] = None,
+    goal: Annotated[
+        list[str] | None, typer.Option(help="KEY:min or KEY:max (what best means); repeatable.")
+    ] = None,
+    checkpoints: Annotated[
+        list[str] | None,
+        typer.Option(help="Glob of checkpoint files (in cwd or the run dir); repeatable."),
+    ] = None,
+    resume_args: Annotated[
+        str | None,
+        typer.Option(help="Appended on a retry with a checkpoint; {resume_from} is its path."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
-    """Queue COMMAND as a job and print its run id: runyard submit -p lr=0.01 -- python train.py"""
+    """Queue COMMAND as a job and print its run id: runyard submit -p lr=0.01 -- python train.py
+
+    The job runs as this shell would run it: the executable is looked up on this PATH, and
+    the job gets this PATH, VIRTUAL_ENV, CONDA_PREFIX, PYTHONPATH and directory (unless
+    --clean-env)."""
+    workdir = os.path.abspath(cwd or os.getcwd())
+    environment = submitter_env(clean_env, env_file, _pairs(env or [], "--env"))
+    try:
+        compile_patterns(metrics_pattern or [])
+        for pattern in checkpoints or []:
+            check_glob(pattern)
+    except RunyardError as exc:
+        fail(exc.message, code=2)
+    if resume_args and not checkpoints:
+        fail("--resume-args needs --checkpoints GLOB: the checkpoint to resume from", code=2)
+    executable = None
+    if not shell and not clean_env:
+        executable = resolve_executable(command[0], workdir, environment.env.get("PATH"))
+        command = [executable, *command[1:]]
     body: dict[str, Any] = {
         "command": " ".join(command) if shell else command,
         "name": name,
         "experiment": experiment,
         "tags": tag or [],
         "params": {k: _json_or_text(v) for k, v in _pairs(param or [], "--param").items()},
-        "env": _pairs(env or [], "--env"),
+        "env": environment.env,
+        "captured_env": environment.captured,
+        "executable": executable,
+        "metrics_patterns": metrics_pattern or [],
+        "goals": _goals(goal or []),
+        "checkpoints": checkpoints or [],
+        "resume_args": shlex.split(resume_args) if resume_args else [],
         "expect": [{"name": k, "glob": v} for k, v in _pairs(expect or [], "--expect").items()],
         "gpus": gpus,
         "cpus": cpus,
@@ -75,7 +140,7 @@ def submit(
         "timeout_s": timeout,
         "grace_s": grace,
         "depends_on": depends_on or [],
-        "cwd": os.path.abspath(cwd or os.getcwd()),
+        "cwd": workdir,
     }
     run = client().request(
         "POST", "/api/runs", json={k: v for k, v in body.items() if v is not None}

@@ -119,6 +119,7 @@ def show(
     for k, v in rows:
         info.add_row(f"[dim]{k}[/]", v)
     console.print(info)
+    _show_environment(console, run.get("environment"))
     for title, data in (("params", run["params"]), ("metrics (last)", run["metrics"])):
         if data:
             table = Table(title=title, title_justify="left", header_style="bold")
@@ -127,3 +128,21 @@ def show(
             for k, v in data.items():
                 table.add_row(k, _num(v))
             console.print(table)
+
+
+def _show_environment(console: Console, environment: dict[str, Any] | None) -> None:
+    """A job's executable, working directory and environment (secrets masked by the server)."""
+    if not environment:
+        return
+    table = Table(title="environment", title_justify="left", header_style="bold")
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    table.add_column("from")
+    table.add_row("executable", environment.get("executable") or "-", "PATH lookup")
+    table.add_row("cwd", environment.get("cwd") or "-", "")
+    for origin in ("captured", "added"):
+        for k, v in (environment.get(origin) or {}).items():
+            table.add_row(k, v, "your shell" if origin == "captured" else "--env")
+    if environment.get("clean"):
+        table.caption = "--clean-env: nothing was taken from the submitter's shell"
+    console.print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,44 @@ FAILURE_CLASS = {
 }
 
 
-def should_retry(spec: JobSpec, status: AttemptStatus, attempt: int) -> bool:
-    cls = FAILURE_CLASS.get(status)
+def should_retry(
+    spec: JobSpec, status: AttemptStatus, attempt: int, failure: FailureClass | None = None
+) -> bool:
+    cls = failure or FAILURE_CLASS.get(status)
     return cls is not None and cls in spec.retry_on and attempt <= spec.max_retries
+
+
+CANNOT_START_CODES = (126, 127)  # the shell's "not executable" and "not found"
+_NO_MODULE = re.compile(r"^(?:\w+\.)*(?:ModuleNotFoundError|ImportError): (No module named .+)$")
+LOG_TAIL = 8192
+
+
+def _log_tail(log_path: Path) -> list[str]:
+    try:
+        with log_path.open("rb") as f:
+            f.seek(max(0, log_path.stat().st_size - LOG_TAIL))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def cannot_start(outcome: Outcome, log_path: Path) -> str | None:
+    """Why the program could not start, when that is why it failed: its executable or
+    interpreter is missing (exit 127/126) or an import it needs is (\"No module named\").
+    Such a failure is a configuration error: retrying it cannot help."""
+    if outcome.exit_code in (None, 0) or outcome.signal is not None:
+        return None
+    lines = [ln for ln in _log_tail(log_path) if not ln.startswith("[runyard]")]
+    if outcome.exit_code in CANNOT_START_CODES:
+        if outcome.detail:
+            return outcome.detail
+        return lines[-1] if lines else f"exited {outcome.exit_code}"
+    for line in reversed(lines[-3:]):
+        m = _NO_MODULE.match(line)
+        if m:
+            return m.group(1)
+    return None
 
 
 def retry_delay(spec: JobSpec, attempt: int, rng: random.Random | None = None) -> float:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runyard._environment import CAPTURED
 from runyard._tokens import scoped_token
+from runyard.capture import Capture
 from runyard.config import Settings
-from runyard.entities import Attempt, AttemptStatus, JobSpec, RunStatus
+from runyard.entities import Attempt, AttemptStatus, FailureClass, JobSpec, RunStatus
 from runyard.runner import checklist, policy
 from runyard.runner.backend import Backend, Handle, Launch, Outcome
 from runyard.runner.resources import Resources
@@ -42,6 +45,7 @@ class Scheduler:
         self.backend = backend
         self.settings = settings
         self.resources = resources
+        self.capture = Capture(store)  # also driven by the maintenance poller
         self._live: dict[tuple[str, int], _Live] = {}
         self._wake = threading.Event()
         self._stopping = False
@@ -135,6 +139,10 @@ class Scheduler:
         for sub in ("logs", "checkpoints", "artifacts"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **spec.env}
+        if spec.captured_env:  # the submitter's shell: what it did not have, the job lacks too
+            for name in CAPTURED:
+                if name not in spec.env:
+                    env.pop(name, None)
         for name in (
             "RUNYARD_HOME",
             "RUNYARD_DATABASE_URL",
@@ -153,6 +161,8 @@ class Scheduler:
         secret = self.settings.token_value
         if secret:
             env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
+        resume = None
+        argv = spec.argv
         if number > 1:
             registered = self.store.files.checkpoints(run_id)
             resume, skipped = policy.resume_checkpoint(
@@ -162,10 +172,15 @@ class Scheduler:
                 self.store.events.emit("resume_skip", run_id, attempt=number, reason=why)
             if resume is not None:
                 env["RUNYARD_RESUME_FROM"] = str(resume)
+                argv = _with_resume_args(spec, str(resume))
+                if argv != spec.argv:
+                    self.store.events.emit(
+                        "resume", run_id, attempt=number, checkpoint=str(resume), argv=argv
+                    )
         return Launch(
             run_id=run_id,
             attempt=number,
-            argv=spec.argv,
+            argv=argv if number > 1 and resume is not None else spec.argv,
             cwd=spec.cwd or os.getcwd(),
             env=env,
             run_dir=run_dir,
@@ -184,6 +199,17 @@ class Scheduler:
         verdict = policy.judge(outcome)
         if run.status.is_terminal():
             return  # ended meanwhile (e.g. by hand); nothing to decide
+        run_dir = Path(run.run_dir)
+        if run_dir.is_dir():  # the last lines and files of the attempt count too
+            self.capture.scan(
+                launch.run_id, run_dir, spec, launch.attempt, run.created_at, final=True
+            )
+        failure = None
+        if verdict.status is AttemptStatus.FAILED:
+            why = policy.cannot_start(outcome, launch.log_path)
+            if why is not None:
+                failure = FailureClass.CANNOT_START
+                verdict = policy.Verdict(AttemptStatus.FAILED, f"cannot start: {why}")
         status = verdict.status
         cancel = self.store.jobs.cancel_flags(launch.run_id)
         if cancel is not None and status is not AttemptStatus.SUCCEEDED:
@@ -197,7 +223,6 @@ class Scheduler:
             reason=verdict.reason if status is verdict.status else "cancelled",
             ended_at=outcome.ended_at,
         )
-        run_dir = Path(run.run_dir)
         if run_dir.is_dir():
             self.store.run_files.scan(launch.run_id, run_dir)
         if status is AttemptStatus.SUCCEEDED:
@@ -208,11 +233,18 @@ class Scheduler:
             self._end_run(
                 launch.run_id, RunStatus.CANCELLED, "cancelled by request", (spec, run_dir)
             )
-        elif policy.should_retry(spec, status, launch.attempt):
+        elif policy.should_retry(spec, status, launch.attempt, failure):
             delay = policy.retry_delay(spec, launch.attempt)
             reason = f"attempt {launch.attempt} {verdict.reason}; retrying in {delay:.1f} s"
             self.store.jobs.set_retrying(launch.run_id, time.time() + delay, reason)
             self.store.events.emit("status", launch.run_id, status="retrying", reason=reason)
+        elif failure is FailureClass.CANNOT_START:
+            self._end_run(
+                launch.run_id,
+                RunStatus.FAILED,
+                f"{verdict.reason} (attempt {launch.attempt}; a configuration error: not retried)",
+                (spec, run_dir),
+            )
         else:
             left = "no retries left" if status in policy.FAILURE_CLASS else "not retried"
             self._end_run(
@@ -236,6 +268,7 @@ class Scheduler:
             items = checklist.evaluate(run_dir, spec.expect, self.store.files.checkpoints(run_id))
             self.store.jobs.set_checklist(run_id, items)
         self.store.run_state.finish(run_id, status, reason=reason, by_runner=True)  # emits
+        self.capture.forget(run_id)
 
     def _rollback(self, run_id: str, attempt: int, run_dir: Path) -> None:
         """Remove what the cancelled attempt wrote (its log stays) and its checkpoint records."""
@@ -293,3 +326,13 @@ class Scheduler:
             gpus=attempt.gpus,
             cpus=spec.cpus,
         )
+
+
+def _with_resume_args(spec: JobSpec, resume_from: str) -> list[str]:
+    """The command of a retry that resumes: `resume_args` appended, {resume_from} filled in."""
+    extra = [a.replace("{resume_from}", resume_from) for a in spec.resume_args]
+    if not extra:
+        return spec.argv
+    if isinstance(spec.command, str):
+        return ["/bin/sh", "-c", " ".join([spec.command, *map(shlex.quote, extra)])]
+    return [*spec.command, *extra]

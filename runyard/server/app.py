@@ -150,7 +150,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        maintenance = Maintenance(store, settings)
+        maintenance = Maintenance(store, settings, capture=scheduler.capture)
         maintenance.start()
         scheduler.start()
         sampler.start()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from runyard.capture import Capture
 from runyard.config import Settings
-from runyard.entities import RunStatus
+from runyard.entities import JobSpec, RunStatus
 from runyard.store import Store
 from runyard.store.tables import runs
 
@@ -21,9 +22,10 @@ PRUNE_EVERY_S = 60.0
 
 
 class Maintenance:
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, capture: Capture | None = None):
         self.store = store
         self.settings = settings
+        self.capture = capture
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_compact = time.monotonic()
@@ -48,12 +50,16 @@ class Maintenance:
     def run_once(self) -> None:
         with self.store.engine.connect() as conn:
             active = conn.execute(
-                sa.select(runs.c.id, runs.c.run_dir).where(runs.c.status.in_(ACTIVE))
+                sa.select(
+                    runs.c.id, runs.c.run_dir, runs.c.spec, runs.c.attempt_count, runs.c.created_at
+                ).where(runs.c.status.in_(ACTIVE))
             ).all()
-        for run_id, run_dir in active:
+        for run_id, run_dir, spec, attempt, created_at in active:
             path = Path(run_dir)
             if path.is_dir():
                 self.store.run_files.scan(run_id, path)
+                if self.capture is not None and spec and attempt:
+                    self.capture.scan(run_id, path, JobSpec.from_dict(spec), attempt, created_at)
         now = time.monotonic()
         if now - self._last_compact >= self.settings.compact_interval_s:
             self._last_compact = now

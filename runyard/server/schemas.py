@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from runyard.entities import AttemptStatus, FailureClass, Goal, RunStatus
+from runyard.entities import RETRIED_BY_DEFAULT, AttemptStatus, FailureClass, Goal, RunStatus
 from runyard.telemetry.health import Status as HealthStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
@@ -79,6 +79,7 @@ class ExpectIn(_In):
 
 
 RunId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{7,31}$")]
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 RelPath = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
@@ -111,12 +112,36 @@ class RunCreate(_In):
     retry_backoff: Annotated[float, Field(ge=1, le=10)] = 2.0
     retry_max_delay_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 3600.0
     retry_on: list[Annotated[FailureClass, Field(strict=False)]] = Field(
-        default_factory=lambda: list(FailureClass)
+        default_factory=lambda: list(RETRIED_BY_DEFAULT)
     )
     timeout_s: Annotated[float, Field(gt=0)] | None = None
     grace_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
     expect: Annotated[list[ExpectIn], Field(max_length=100)] = Field(default_factory=list)
     depends_on: Annotated[list[Key], Field(max_length=100)] = Field(default_factory=list)
+    # For programs without the SDK (docs/unchanged-programs.md).
+    metrics_patterns: Annotated[list[Pattern], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="Regexes (named groups step, epoch, metrics) or presets 'key=value', "
+        "'key: value' that turn log lines into metrics.",
+    )
+    goals: dict[Key, Annotated[Goal, Field(strict=False)]] = Field(
+        default_factory=dict, description="min or max per metric key."
+    )
+    checkpoints: Annotated[list[Pattern], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="Globs (relative to cwd and the run dir) of files registered as checkpoints.",
+    )
+    resume_args: Annotated[list[str], Field(max_length=50)] = Field(
+        default_factory=list,
+        description="Appended to the command on a retry with a verified checkpoint; "
+        "{resume_from} is replaced by its path.",
+    )
+    captured_env: Annotated[list[Key], Field(max_length=100)] = Field(
+        default_factory=list, description="Keys of env taken from the submitter's shell."
+    )
+    executable: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        default=None, description="argv[0] as resolved on the submitter's PATH."
+    )
 
 
 class RunPatch(_In):
@@ -295,6 +320,11 @@ class RunOut(_Out):
         "only metric with a goal); null without one.",
     )
     best_step: int | None = Field(default=None, description="The step of `best`.")
+    environment: dict[str, Any] | None = Field(
+        default=None,
+        description="A job's executable, cwd and environment (captured from the submitter's "
+        "shell, or added), secrets masked; null for a tracked-only run.",
+    )
     datasets: list[dict[str, str]] = Field(
         default_factory=list,
         description='The dataset versions the run declared it used: [{"name", "version"}].',

@@ -78,9 +78,12 @@ def test_cancel_retry_watch(server: ServerProcess) -> None:
 
 def test_bad_submissions_are_one_line_errors(server: ServerProcess) -> None:
     env = {"RUNYARD_URL": server.url}
-    missing = cli("submit", "--", "no-such-binary-xyz", env=env)
-    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
-    assert "no such executable" in missing.stderr
+    missing = cli("submit", "--", "no-such-binary-xyz", env=env)  # looked up on our PATH
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "not found on your PATH" in missing.stderr
+    on_server = cli("submit", "--clean-env", "--", "no-such-binary-xyz", env=env)
+    assert on_server.returncode == 1 and len(on_server.stderr.strip().splitlines()) == 1
+    assert "no such executable" in on_server.stderr
     bad_param = cli("submit", "-p", "novalue", "--", "true", env=env)
     assert bad_param.returncode == 2 and "KEY=VALUE" in bad_param.stderr
     assert cli("submit", "--gpus", "-1", "--", "true", env=env).returncode == 2

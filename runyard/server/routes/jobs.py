@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from runyard.capture.checkpoints import check_glob
+from runyard.capture.patterns import compile_patterns
 from runyard.entities import Expectation, JobSpec, Run, RunStatus
 from runyard.errors import BadRequest
 from runyard.runner import checklist
@@ -38,6 +40,19 @@ def _check_executable(argv0: str, cwd: Path, env: dict[str, str]) -> None:
         raise BadRequest(f"cannot run {argv0!r}: no such executable on PATH")
 
 
+def _check_capture(body: RunCreate) -> None:
+    """What runyard will read from a program without the SDK: refused now, not at run time."""
+    compile_patterns(body.metrics_patterns)
+    for pattern in body.checkpoints:
+        check_glob(pattern)
+    for exp in body.expect:
+        check_glob(exp.glob, f"expected output {exp.name!r}: glob")
+    if body.resume_args and not body.checkpoints:
+        raise BadRequest(
+            "resume_args need a checkpoints glob: without one no checkpoint is known to resume from"
+        )
+
+
 def submit(body: RunCreate, request: Request, store: Store) -> Run:
     """Check a job spec against this server, then queue it."""
     scheduler = request.app.state.scheduler
@@ -49,6 +64,7 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         raise BadRequest(f"cwd {str(cwd)!r} is not a directory on the server")
     if isinstance(body.command, list):
         _check_executable(body.command[0], cwd, body.env)
+    _check_capture(body)
     resources = scheduler.resources
     if body.gpus > resources.total_gpus:
         raise BadRequest(
@@ -74,6 +90,11 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         grace_s=body.grace_s,
         expect=tuple(Expectation(**e.model_dump()) for e in body.expect),
         depends_on=tuple(body.depends_on),
+        metrics_patterns=tuple(body.metrics_patterns),
+        checkpoints=tuple(body.checkpoints),
+        resume_args=tuple(body.resume_args),
+        captured_env=tuple(k for k in body.captured_env if k in body.env),
+        executable=body.executable,
     )
     run = store.jobs.submit(
         spec,
@@ -83,6 +104,9 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         tags=body.tags,
         notes=body.notes,
     )
+    if body.goals:
+        store.metrics.set_goals(run.id, dict(body.goals))
+        run = store.runs.get(run.id)
     store.events.emit(
         "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
     )

@@ -1,0 +1,86 @@
+"""Scalars from TensorBoard event files that a program writes (SummaryWriter, Lightning's
+TensorBoardLogger, the Hugging Face Trainer's report_to="tensorboard").
+
+Read with the `tensorboard` package's own record reader (RawEventFileLoader, which resumes
+where it stopped and waits out a record still being written) and its data_compat layer, so
+both v1 `simple_value` scalars and v2 scalar tensors come out the same. Each batch is stored
+under the source "tb:<file>" with seq = the number of records read so far: after a restart
+the records already stored are skipped, none is stored twice.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from runyard.capture._points import Points, last_seq, source_name
+from runyard.store import Store
+
+EVENT_FILE = "events.out.tfevents."
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-packages", ".tox"}
+MAX_DEPTH = 8
+MAX_ENTRIES = 20000  # directory entries looked at per search of one tree
+
+
+def find_event_files(root: Path, since: float) -> list[Path]:
+    """Event files under root modified since `since`, without following links out of it or
+    descending into environments and caches."""
+    found: list[Path] = []
+    seen = 0
+    base = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        depth = len(Path(dirpath).parts) - base
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS and not d.startswith(".") and depth < MAX_DEPTH
+        ]
+        seen += len(dirnames) + len(filenames)
+        for name in filenames:
+            if EVENT_FILE in name:
+                path = Path(dirpath, name)
+                try:
+                    if path.stat().st_mtime >= since:
+                        found.append(path)
+                except OSError:
+                    continue
+        if seen > MAX_ENTRIES:
+            break
+    return found
+
+
+class EventReader:
+    """One event file, read as it grows."""
+
+    def __init__(self, store: Store, run_id: str, path: Path, label: str):
+        from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+
+        self.path = path
+        self.source = source_name("tb:", label)
+        self._loader: Any = RawEventFileLoader(str(path))
+        self._skip = last_seq(store.engine, run_id, self.source)
+        self.records = 0
+
+    def read(self, store: Store, run_id: str) -> int:
+        from tensorboard import data_compat
+        from tensorboard.compat.proto import event_pb2
+        from tensorboard.util import tensor_util
+
+        points = Points()
+        for raw in self._loader.Load():
+            self.records += 1
+            if self.records <= self._skip:
+                continue  # stored before a restart
+            event = data_compat.migrate_event(event_pb2.Event.FromString(raw))
+            if not event.HasField("summary"):
+                continue
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name != "scalars":
+                    continue
+                number = float(tensor_util.make_ndarray(value.tensor).item())
+                points.add(value.tag, int(event.step), number, float(event.wall_time))
+        if self.records <= self._skip or not len(points):
+            return 0
+        result = store.metrics.ingest(run_id, points.series(), source=self.source, seq=self.records)
+        return result.accepted
