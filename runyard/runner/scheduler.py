@@ -265,7 +265,12 @@ class Scheduler:
         queued dependants of a run that did not complete are cancelled by the next pass."""
         if attempt is not None:
             spec, run_dir = attempt
-            items = checklist.evaluate(run_dir, spec.expect, self.store.files.checkpoints(run_id))
+            items = checklist.evaluate(
+                run_dir,
+                spec.expect,
+                self.store.files.checkpoints(run_id),
+                cwd=Path(spec.cwd) if spec.cwd else None,
+            )
             self.store.jobs.set_checklist(run_id, items)
         self.store.run_state.finish(run_id, status, reason=reason, by_runner=True)  # emits
         self.capture.forget(run_id)

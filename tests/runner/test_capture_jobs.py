@@ -151,3 +151,10 @@ def test_capture_settings_are_checked_at_submit(jobs: LiveClient) -> None:
         r = jobs.post("/api/runs", json={"command": program("sleeper.py", "1"), **extra})
         assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
     assert jobs.get("/api/runs").json()["runs"] == before  # nothing created
+
+
+def test_a_tracked_only_run_gets_no_logs_item(jobs: LiveClient) -> None:
+    run = jobs.post("/api/runs", json={"experiment": "sdk-only"}).json()
+    items = jobs.get(f"/api/runs/{run['id']}/checklist").json()["items"]
+    assert "logs ready" not in [i["name"] for i in items]
+    assert jobs.get(f"/api/runs/{run['id']}").json()["environment"] is None

@@ -28,3 +28,37 @@ def test_links_out_of_the_run_dir_do_not_count(tmp_path: Path) -> None:
     items = _items(run_dir, Expectation(name="models", glob="artifacts/*.bin", min_count=2))
     assert items["models"]["status"] == "FAIL"
     assert str(items["models"]["detail"]).startswith("1 file(s) match")
+
+
+def test_expected_outputs_are_found_in_the_working_directory_too(tmp_path: Path) -> None:
+    run_dir, cwd = tmp_path / "run", tmp_path / "project"
+    (run_dir / "logs").mkdir(parents=True)
+    (cwd / "out").mkdir(parents=True)
+    (cwd / "out" / "ckpt.pt").write_bytes(b"w" * 10)
+    expect = (
+        Expectation(name="ckpt", glob="out/ckpt.pt"),
+        Expectation(name="report", glob="report/*.html", hint="write the report"),
+    )
+    items = {i["name"]: i for i in evaluate(run_dir, expect, [], cwd=cwd)}
+    assert items["ckpt"]["status"] == "PASS"
+    failing = items["report"]
+    assert failing["status"] == "FAIL"
+    assert failing["detail"] == f"0 file(s) match report/*.html (looked in {run_dir} and {cwd})"
+
+
+def test_a_run_of_the_sdk_alone_has_no_log_item_and_its_remote_checkpoints_pass(
+    tmp_path: Path,
+) -> None:
+    from runyard.store.files import CheckpointRecord
+
+    laptop = CheckpointRecord(
+        name="epoch-3.pt", path="checkpoints/epoch-3.pt", attempt=None, step=3, epoch=3,
+        size=10, sha256="0" * 64, metrics={}, created_at=1.0,
+    )  # fmt: skip
+    tracked = {i["name"]: i for i in evaluate(tmp_path, (), [laptop], job=False)}
+    assert "logs ready" not in tracked
+    assert tracked["checkpoints ready"]["status"] == "PASS"
+    assert "1 recorded elsewhere" in str(tracked["checkpoints ready"]["detail"])
+    as_job = {i["name"]: i for i in evaluate(tmp_path, (), [laptop])}
+    assert as_job["logs ready"]["status"] == "FAIL"  # a job that printed nothing
+    assert as_job["checkpoints ready"]["status"] == "FAIL"  # a job's files are on this disk

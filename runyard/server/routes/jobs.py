@@ -161,6 +161,10 @@ def get_checklist(run_id: str, store: StoreDep) -> Checklist:
         return Checklist.model_validate({"run_id": run_id, "final": True, "items": stored})
     spec = JobSpec.from_dict(run.spec) if run.spec else None
     items = checklist.evaluate(
-        Path(run.run_dir), spec.expect if spec else (), store.files.checkpoints(run_id)
+        Path(run.run_dir),
+        spec.expect if spec else (),
+        store.files.checkpoints(run_id),
+        cwd=Path(spec.cwd) if spec and spec.cwd else None,
+        job=spec is not None,
     )
     return Checklist.model_validate({"run_id": run_id, "final": False, "items": items})
