@@ -23,7 +23,10 @@ from runyard.errors import RunyardError
 from runyard.store import Store
 
 log = logging.getLogger("runyard.capture")
-TB_SEARCH_EVERY_S = 5.0  # looking for new event files walks two trees: not on every pass
+# Looking for new event files walks two trees: on every pass while a run is young (writers
+# are made at start), then every few seconds.
+TB_SEARCH_EVERY_S = 5.0
+TB_YOUNG_S = 30.0
 
 
 @dataclass
@@ -32,6 +35,7 @@ class _RunCapture:
     log_cursor: logs.LogCursor | None = None
     tb_readers: dict[Path, tensorboard.EventReader] = field(default_factory=dict)
     tb_searched: float = 0.0
+    born: float = field(default_factory=time.monotonic)
     watch: checkpoints.CheckpointWatch = field(default_factory=checkpoints.CheckpointWatch)
 
 
@@ -98,7 +102,8 @@ class Capture:
         self, run_id: str, run_dir: Path, cwd: Path, state: _RunCapture, since: float, final: bool
     ) -> None:
         now = time.monotonic()
-        if final or now - state.tb_searched >= TB_SEARCH_EVERY_S:
+        young = now - state.born < TB_YOUNG_S
+        if final or young or now - state.tb_searched >= TB_SEARCH_EVERY_S:
             state.tb_searched = now
             for root in dict.fromkeys((run_dir, cwd)):
                 if not root.is_dir():

@@ -2,10 +2,10 @@
 TensorBoardLogger, the Hugging Face Trainer's report_to="tensorboard").
 
 Read with the `tensorboard` package's own record reader (RawEventFileLoader, which resumes
-where it stopped and waits out a record still being written) and its data_compat layer, so
-both v1 `simple_value` scalars and v2 scalar tensors come out the same. Each batch is stored
-under the source "tb:<file>" with seq = the number of records read so far: after a restart
-the records already stored are skipped, none is stored twice.
+where it stopped and waits out a record still being written) and its Event protobuf; v1
+`simple_value` scalars are taken as they are, v2 scalar tensors through its tensor_util.
+Each batch is stored under the source "tb:<file>" with seq = the number of records read so
+far: after a restart the records already stored are skipped, none is stored twice.
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ class EventReader:
         self.records = 0
 
     def read(self, store: Store, run_id: str) -> int:
-        from tensorboard import data_compat
         from tensorboard.compat.proto import event_pb2
         from tensorboard.util import tensor_util
 
@@ -72,13 +71,17 @@ class EventReader:
             self.records += 1
             if self.records <= self._skip:
                 continue  # stored before a restart
-            event = data_compat.migrate_event(event_pb2.Event.FromString(raw))
+            event = event_pb2.Event.FromString(raw)
             if not event.HasField("summary"):
                 continue
             for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name != "scalars":
+                kind = value.WhichOneof("value")
+                if kind == "simple_value":  # v1 scalars: SummaryWriter, Lightning, the Trainer
+                    number = float(value.simple_value)
+                elif kind == "tensor" and value.metadata.plugin_data.plugin_name == "scalars":
+                    number = float(tensor_util.make_ndarray(value.tensor).item())  # v2 scalars
+                else:
                     continue
-                number = float(tensor_util.make_ndarray(value.tensor).item())
                 points.add(value.tag, int(event.step), number, float(event.wall_time))
         if self.records <= self._skip or not len(points):
             return 0

@@ -39,6 +39,16 @@ export interface Run {
   best?: Num;
   best_step?: number | null;
   depends_on?: string[];
+  environment?: RunEnvironment | null;
+}
+
+/** A job's executable, cwd and environment as submitted (secrets masked by the server). */
+export interface RunEnvironment {
+  executable: string | null;
+  cwd: string | null;
+  captured: Record<string, string>;
+  added: Record<string, string>;
+  clean: boolean;
 }
 
 export interface RunList {
