@@ -220,6 +220,8 @@ class Run:
         body: dict[str, Any] = {"status": status}
         if self._stopped_at is not None:
             body.update(early_stopped=True, stopped_at_epoch=self._stopped_at)
+        if self.offline:
+            body["ended_at"] = time.time()
         self._put("finish", body)
         self.delivered = self._transport.close(max(0.0, deadline - time.monotonic()))
 
@@ -309,7 +311,8 @@ def init(
         if answer is None:
             offline = True
             run_dir = Path("runyard-offline", run_id)
-            first_ops.append(("create", create))
+            # synced later: the run keeps its real start and end (see _finish_at_exit)
+            first_ops.append(("create", {**create, "started_at": time.time()}))
             log.warning(
                 "runyard: no server answered at %s; recording run %s offline in %s "
                 "(send it later with `runyard sync`)",

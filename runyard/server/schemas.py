@@ -96,6 +96,11 @@ class RunCreate(_In):
     params: dict[Key, Any] = Field(default_factory=dict, description="The run's config.")
     tags: Annotated[list[Key], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
     notes: Notes = ""
+    started_at: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="When a tracked run really started, UNIX seconds (an offline run being "
+        "synced keeps its real duration); no later than now.",
+    )
     # A job: with a command, runyard queues and runs it (design.md §3).
     command: (
         Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]
@@ -155,6 +160,11 @@ class FinishIn(_In):
     status: Literal[RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED]
     early_stopped: bool | None = None
     stopped_at_epoch: Int32 | None = None
+    ended_at: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="When a tracked run really ended, UNIX seconds (an offline run being "
+        "synced); kept between its start and now.",
+    )
 
 
 class ProgressIn(_In):

@@ -176,6 +176,7 @@ class RunState:
         stopped_at_epoch: int | None = None,
         reason: str | None = None,
         by_runner: bool = False,
+        ended_at: float | None = None,
     ) -> bool:
         """End the run and store its summary; False (and nothing ended) if it had ended.
 
@@ -194,9 +195,12 @@ class RunState:
                 if not ended:
                     conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
                 return False
+            end = now
+            if ended_at is not None:  # an offline run synced: its own end, within reason
+                end = max(min(ended_at, now), r["started_at"] or 0.0)
             values.update(
                 status=status.value,
-                ended_at=now,
+                ended_at=end,
                 cancel_requested=False,
                 retry_at=None,
                 percent=percent_of(r["epoch"], r["total_epochs"], stopped, status),

@@ -218,10 +218,14 @@ class Runs:
         priority: int = 0,
         run_id: str | None = None,
         depends_on: Sequence[str] = (),
+        started_at: float | None = None,
     ) -> Run:
-        """A new run; a caller-chosen ``run_id`` that exists already is a Conflict."""
+        """A new run; a caller-chosen ``run_id`` that exists already is a Conflict.
+
+        ``started_at`` backdates a tracked run that began earlier (an offline run synced)."""
         chosen, run_id = run_id is not None, run_id or new_run_id()
         now = time.time()
+        began = now if started_at is None else min(started_at, now)
         unique_tags = list(dict.fromkeys(tags))
         with self._engine.begin() as conn:
             experiment_id = ensure_experiment(conn, experiment)
@@ -240,8 +244,8 @@ class Runs:
                     priority=priority,
                     run_dir=str(self._runs_root / run_id),
                     metric_goals={},
-                    created_at=now,
-                    started_at=now if status is RunStatus.RUNNING else None,
+                    created_at=began,
+                    started_at=began if status is RunStatus.RUNNING else None,
                     updated_at=now,
                 )
             )

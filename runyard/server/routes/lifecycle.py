@@ -62,6 +62,7 @@ def finish_run(run_id: str, body: FinishIn, store: StoreDep) -> RunOut:
         body.status,
         early_stopped=body.early_stopped,
         stopped_at_epoch=body.stopped_at_epoch,
+        ended_at=body.ended_at,
     )
     return RunOut.model_validate(store.runs.get(run_id))
 

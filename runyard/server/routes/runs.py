@@ -35,6 +35,7 @@ JOB_FIELDS = frozenset(RunCreate.model_fields) - {
     "params",
     "tags",
     "notes",
+    "started_at",
 }
 
 
@@ -55,6 +56,7 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         params=body.params,
         tags=body.tags,
         notes=body.notes,
+        started_at=body.started_at,
     )
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
     store.events.emit(
