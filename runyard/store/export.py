@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runyard._environment import describe
 from runyard.entities import RunStatus
 from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import _select as _experiment_select
@@ -106,6 +107,7 @@ def _run(conn: sa.Connection, m: Any, metrics: dict[str, tuple[Any, Any, Any]]) 
         "best": json_number(primary[1]) if primary else None,
         "best_step": primary[2] if primary else None,
         "depends_on": list((m["spec"] or {}).get("depends_on", ())),
+        "environment": describe(m["spec"]),
         "summary": m["summary"] if m["summary"] is not None else compute_summary(conn, m["id"]),
         "checklist": m["checklist"],
     }
