@@ -27,6 +27,7 @@ log = logging.getLogger("runyard.capture")
 # are made at start), then every few seconds.
 TB_SEARCH_EVERY_S = 5.0
 TB_YOUNG_S = 30.0
+_TOO_WIDE = {Path("/"), Path.home()}
 
 
 @dataclass
@@ -106,8 +107,8 @@ class Capture:
         if final or young or now - state.tb_searched >= TB_SEARCH_EVERY_S:
             state.tb_searched = now
             for root in dict.fromkeys((run_dir, cwd)):
-                if not root.is_dir():
-                    continue
+                if not root.is_dir() or root in _TOO_WIDE:
+                    continue  # a job started from ~ or / would have us walk everything
                 for path in tensorboard.find_event_files(root, since):
                     key = path.resolve()
                     if key in state.tb_readers or self._claimed.get(key, run_id) != run_id:
