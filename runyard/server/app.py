@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -20,7 +21,7 @@ from starlette.routing import compile_path
 
 from runyard import __version__
 from runyard.config import Settings
-from runyard.errors import RunyardError
+from runyard.errors import Busy, InsufficientStorage, RunyardError
 from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
@@ -50,7 +51,7 @@ from runyard.server.routes import (
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
-from runyard.store import Store
+from runyard.store import Store, faults
 
 log = logging.getLogger("runyard.server")
 
@@ -69,9 +70,22 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def _runyard_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _runyard_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RunyardError)
-    return _error(exc.status, exc.code, exc.message)
+    response = _error(exc.status, exc.code, exc.message)
+    if isinstance(exc, (Busy, InsufficientStorage)):
+        faults.EPISODES.note(exc, f"{request.method} {request.url.path}")
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _fault_or_bug(request: Request, exc: Exception) -> JSONResponse:
+    """An OSError or a database error: a full disk or a busy database says so, else a bug."""
+    fault = faults.classify(exc, request.app.state.settings.home)
+    if fault is not None:
+        return await _runyard_error(request, fault)
+    return await _unexpected(request, exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -112,7 +126,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    fault = faults.classify(exc, request.app.state.settings.home)
+    if fault is not None:
+        return await _runyard_error(request, fault)
     log.exception("unhandled error", exc_info=exc)
     return _error(500, "internal", "internal server error (a bug in runyard; see the server log)")
 
@@ -176,6 +193,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OSError, _fault_or_bug)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _fault_or_bug)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
