@@ -151,3 +151,18 @@ class Episodes:
 
 
 EPISODES = Episodes()  # one per process: the server's handlers and its scheduler share it
+
+
+def report(
+    exc: BaseException,
+    logger: logging.Logger,
+    what: str,
+    where: str | os.PathLike[str] | None = None,
+) -> RunyardError | None:
+    """Log what a background pass raised: a fault once per episode, anything else in full."""
+    fault = classify(exc, where)
+    if fault is None:
+        logger.error(what, exc_info=exc)
+    else:
+        EPISODES.note(fault, what)
+    return fault
