@@ -49,6 +49,11 @@ class ErrorOut(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+    faults: dict[str, str] = Field(
+        default_factory=dict,
+        description="Faults seen in the last seconds (insufficient_storage, database_busy): "
+        "code → message, for the dashboard's banner.",
+    )
 
 
 class ExperimentCreate(_In):

@@ -71,6 +71,8 @@ def test_full_disk_answers_507_naming_the_filesystem_then_recovers(
         logged = [r for r in caplog.records if "no space left" in r.getMessage()]
         assert len(logged) == 1  # once per episode, not per request
         assert "insufficient_storage" in fresh_episodes.current()
+        banner = client.get("/api/health").json()["faults"]  # what the dashboard's banner shows
+        assert str(full_home) in banner["insufficient_storage"]
         # nothing half-written: none of the refused batches is there
         assert client.get(f"/api/runs/{run['id']}/metrics").json()["metrics"] == {}
         filler.unlink()
