@@ -8,6 +8,7 @@ bug in the caller; a server that is down, slow or refusing never raises into the
 
 from __future__ import annotations
 
+import errno
 import logging
 import operator
 import os
@@ -180,8 +181,14 @@ class Run:
         index = self.dir / "checkpoints.jsonl"
         fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(index))
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # never a half-made record
+                raise
         finally:
             os.close(fd)
         fsync_dir(self.dir)
