@@ -59,6 +59,7 @@ class Run:
         attempt = os.environ.get("RUNYARD_ATTEMPT", "")
         self.attempt: int | None = int(attempt) if attempt.isdigit() and int(attempt) else None
         self.delivered: bool | None = None  # after finish: was everything delivered in time
+        self.dropped_points = 0  # after finish: points a full disk made the SDK drop
         self._transport = transport
         self._queue = transport.queue
         self._step = 0
@@ -227,8 +228,12 @@ class Run:
         body: dict[str, Any] = {"status": status}
         if self._stopped_at is not None:
             body.update(early_stopped=True, stopped_at_epoch=self._stopped_at)
+        self._transport.spool_now(max(0.0, deadline - time.monotonic()))
+        if self._transport.dropped_points:  # a full disk outlasted the memory bound
+            body["dropped_points"] = self._transport.dropped_points
         self._put("finish", body)
         self.delivered = self._transport.close(max(0.0, deadline - time.monotonic()))
+        self.dropped_points = self._transport.dropped_points
 
     def _spool_now(self, timeout: float) -> None:
         self._transport.spool_now(timeout)

@@ -135,6 +135,9 @@ class FinishIn(_In):
     status: Literal[RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED]
     early_stopped: bool | None = None
     stopped_at_epoch: Int32 | None = None
+    dropped_points: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+        default=None, description="Points the SDK dropped while a full disk outlasted its buffer."
+    )
 
 
 class ProgressIn(_In):
