@@ -161,6 +161,9 @@ class RunFiles:
                     raise ValueError("not an object")
             except ValueError:
                 self._warn(cur, run_id, f"{PROGRESS_FILE} is corrupt; recomputed from the metrics")
+        if data is not None and stamp is not None and self._older(run_id, stamp[0]):
+            cur.progress_stat = stamp  # stale (e.g. read again after a restart): ignored
+            return
         if data is not None:
             epoch = data.get("completed_epochs")
             total = data.get("total_epochs")
@@ -177,6 +180,12 @@ class RunFiles:
         if recompute and self._recompute_progress(run_id, path):
             st = path.stat()
             cur.progress_stat = (st.st_mtime, st.st_size)
+
+    def _older(self, run_id: str, mtime: float) -> bool:
+        """True when the store got its current progress after the file was last written:
+        the file cannot be newer news, so it never moves progress back."""
+        seen = self._state.progress_seen_at(run_id)
+        return seen is not None and mtime < seen
 
     def _recompute_progress(self, run_id: str, path: Path) -> bool:
         """Rebuild progress.json from the `epoch` metric and what the store knows."""
