@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from runyard import __version__
+from runyard._names import BAD_NAME
 from runyard.config import Settings
 from runyard.errors import Busy, InsufficientStorage, RunyardError
 from runyard.runner.backend import Backend
@@ -88,12 +89,20 @@ async def _fault_or_bug(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected(request, exc)
 
 
+def _no_name(err: Any) -> bool:
+    """A key or name that is empty, only whitespace or holds control characters."""
+    blank = isinstance(err.get("input"), str) and not err["input"].strip()
+    return bool(err.get("type") == BAD_NAME or (err.get("type") == "string_too_short" and blank))
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     parts = []
     for err in exc.errors()[:10]:
         where = ".".join(str(p) for p in err.get("loc", ()))
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+    if any(_no_name(err) for err in exc.errors()):
+        return _error(400, BAD_NAME, "; ".join(parts))
     return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from runyard._names import name_problem
 from runyard.store.metrics import Metrics, Series
 from runyard.store.run_state import RunState
 from runyard.store.tables import metric_batches
@@ -125,7 +126,7 @@ class RunFiles:
                 if key in ("step", "timestamp"):
                     continue
                 number = _number(value)
-                if number is None or len(key) > 250:
+                if number is None or len(key) > 250 or name_problem(key) is not None:
                     self._warn(cur, run_id, f"{METRICS_FILE}: {key!r} is not a numeric metric")
                     continue
                 col = columns.setdefault(key, ([], [], []))
