@@ -194,10 +194,12 @@ class SpoolWriter:
     def _hold(self, op: str, data: bytes, points: int) -> None:
         if not self._told:
             self._told = True
-            sys.stderr.write(
-                f"runyard: cannot write the spool {self.spool.path} (disk full?); keeping "
-                f"points in memory (up to {self.max_held // (1024 * 1024)} MB) until it can\n"
-            )
+            with contextlib.suppress(OSError, ValueError):  # stderr may be on the full disk
+                sys.stderr.write(
+                    f"runyard: cannot write the spool {self.spool.path} (disk full?); keeping "
+                    f"points in memory (up to {self.max_held // (1024 * 1024)} MB) until it can\n"
+                )
+                sys.stderr.flush()
         self._held.append((op, data, points))
         self._held_bytes += len(data)
         while self._held_bytes > self.max_held:
