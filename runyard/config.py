@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         ge=1,
         description="CPU slots the scheduler hands out; the CPU count when unset.",
     )
+    db_busy_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a write waits for a locked database before answering 503.",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, description="Largest request body the server accepts."
     )

@@ -42,3 +42,21 @@ class Conflict(RunyardError):
 class PayloadTooLarge(RunyardError):
     status = 413
     code = "payload_too_large"
+
+
+class InsufficientStorage(RunyardError):
+    """The disk (or the database's) is full: a fault of the box, not of the request."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+class Busy(RunyardError):
+    """The database stayed locked past its busy timeout: try again after ``retry_after``."""
+
+    status = 503
+    code = "database_busy"
+
+    def __init__(self, message: str, *, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -11,6 +12,23 @@ import httpx
 import typer
 
 from runyard.config import Settings
+
+RETRYABLE = frozenset({503, 507})  # a busy database, a full disk: faults that pass
+RETRY_FOR_S = 30.0
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text.strip()[:200] or response.reason_phrase
+
+
+def _retry_after(response: httpx.Response, tries: int) -> float:
+    try:
+        return max(0.1, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return float(min(2 ** (tries - 1), 5))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -26,10 +44,21 @@ class Client:
         self._http = httpx.Client(base_url=self.base, headers=headers, timeout=30.0)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            self._unreachable(exc)
+        """One call; a busy database (503) or a full disk (507) is waited out for up to
+        RETRY_FOR_S, saying so once, since the server wrote nothing of a refused request."""
+        deadline = time.monotonic() + RETRY_FOR_S
+        tries = 0
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                self._unreachable(exc)
+            if response.status_code not in RETRYABLE or time.monotonic() >= deadline:
+                break
+            tries += 1
+            if tries == 1:
+                typer.echo(f"runyard: {_message(response)}; retrying", err=True)
+            time.sleep(min(_retry_after(response, tries), max(0.0, deadline - time.monotonic())))
         if response.is_error:
             self._failed(response)
         return response.json()
@@ -53,11 +82,7 @@ class Client:
 
     @staticmethod
     def _failed(response: httpx.Response) -> NoReturn:
-        try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = response.text.strip()[:200] or response.reason_phrase
-        fail(f"{message} (HTTP {response.status_code})")
+        fail(f"{_message(response)} (HTTP {response.status_code})")
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

@@ -67,7 +67,9 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     reach = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else shown
     settings = settings.model_copy(update={"url": f"http://{reach}:{settings.port}"})  # for jobs
-    store = Store.open(settings.db_url, settings.runs_dir)
+    store = Store.open(
+        settings.db_url, settings.runs_dir, busy_timeout_s=settings.db_busy_timeout_s
+    )
     app = create_app(settings, store)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")

@@ -8,6 +8,7 @@ is really running (re-adopting live shims, reading exit files written while it w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -25,10 +26,11 @@ from runyard.entities import Attempt, AttemptStatus, FailureClass, JobSpec, RunS
 from runyard.runner import checklist, policy
 from runyard.runner.backend import Backend, Handle, Launch, Outcome
 from runyard.runner.resources import Resources
-from runyard.store import Store
+from runyard.store import Store, faults
 
 log = logging.getLogger("runyard.scheduler")
 SAFETY_POLL_S = 5.0
+FAULT_RETRY_S = 1.0  # after a pass refused by a full disk or a busy database
 
 
 @dataclass
@@ -73,9 +75,11 @@ class Scheduler:
             self._wake.clear()
             try:
                 self.tick()
-            except Exception:  # a bad pass must not end scheduling
-                log.exception("scheduler pass failed")
-            self._wake.wait(self._next_timeout())
+                timeout = self._next_timeout()
+            except Exception as exc:  # a bad pass must not end scheduling
+                faults.report(exc, log, "scheduler pass failed", self.settings.home)
+                timeout = FAULT_RETRY_S  # a full disk or a busy database: do it again soon
+            self._wake.wait(timeout)
 
     def _next_timeout(self) -> float | None:
         waits = [SAFETY_POLL_S] if self._live else []
@@ -90,8 +94,8 @@ class Scheduler:
         for key, live in list(self._live.items()):
             outcome = self.backend.poll(live.launch, live.handle)
             if outcome is not None:
+                self._ended(live, outcome)  # if the store refuses, it stays live: next pass
                 del self._live[key]
-                self._ended(live, outcome)
         for run_id in self.store.jobs.cancel_requested():
             for live in self._live.values():
                 if live.launch.run_id == run_id and not live.stop_sent:
@@ -117,21 +121,34 @@ class Scheduler:
             if number is None:
                 self.resources.release(gpus, spec.cpus)
                 continue
-            launch = self._launch(queued.run_id, number, spec, Path(queued.run_dir), gpus)
+            try:
+                launch = self._launch(queued.run_id, number, spec, Path(queued.run_dir), gpus)
+            except Exception:
+                self._unclaim(queued.run_id, number, gpus, spec.cpus)
+                raise
             try:
                 handle = self.backend.start(launch, self.wake)
             except Exception as exc:
+                if faults.classify(exc, self.settings.home) is not None:
+                    self._unclaim(queued.run_id, number, gpus, spec.cpus)
+                    raise
                 log.exception("could not start %s attempt %d", queued.run_id, number)
                 live = _Live(launch, Handle(None, None), spec)
                 self._ended(live, Outcome(None, None, detail=f"backend could not start: {exc}"))
                 continue
+            self._live[(queued.run_id, number)] = _Live(launch, handle, spec)  # watched first
             self.store.jobs.attempt_started(
                 queued.run_id, number, handle.pid, handle.pid_start_time, handle.ref
             )
             self.store.events.emit("status", queued.run_id, status="running", attempt=number)
-            self._live[(queued.run_id, number)] = _Live(launch, handle, spec)
             if self.resources.free == (0, 0):
                 break
+
+    def _unclaim(self, run_id: str, number: int, gpus: list[int], cpus: int) -> None:
+        """Not launched (a full disk, a busy database): free the slot, queue the run again."""
+        self.resources.release(gpus, cpus)
+        with contextlib.suppress(Exception):  # else the next start's reconcile requeues it
+            self.store.jobs.unclaim(run_id, number)
 
     def _launch(
         self, run_id: str, number: int, spec: JobSpec, run_dir: Path, gpus: list[int]
@@ -193,8 +210,12 @@ class Scheduler:
     # --- endings --------------------------------------------------------------------------
 
     def _ended(self, live: _Live, outcome: Outcome) -> None:
+        """Record the end; the attempt's slot is freed only once that is in the store."""
+        self._settle(live, outcome)
+        self.resources.release(live.launch.gpus, live.launch.cpus)
+
+    def _settle(self, live: _Live, outcome: Outcome) -> None:
         launch, spec = live.launch, live.spec
-        self.resources.release(launch.gpus, launch.cpus)
         run = self.store.runs.get(launch.run_id)
         verdict = policy.judge(outcome)
         if run.status.is_terminal():

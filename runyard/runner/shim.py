@@ -15,10 +15,14 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
+
+EXIT_RETRY_MAX_S = 5.0
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -36,7 +40,48 @@ def _write_exit(path: str, outcome: dict[str, Any]) -> None:
 
 
 def _note(log: Any, text: str) -> None:
-    log.write(f"[runyard] {text}\n".encode())
+    with contextlib.suppress(OSError):  # a full disk must not stop the supervision
+        log.write(f"[runyard] {text}\n".encode())
+
+
+def exit_socket(shim_pid: int) -> str:
+    """The abstract unix socket (no file) on which a shim tells its outcome while the exit
+    file cannot be written."""
+    return f"\0runyard-shim-{shim_pid}"
+
+
+def _tell(outcome: dict[str, Any]) -> None:
+    """Answer every connection to `exit_socket` with the outcome, from a daemon thread."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(exit_socket(os.getpid()))
+    server.listen()
+    body = json.dumps(outcome).encode()
+
+    def serve() -> None:
+        while True:
+            conn, _ = server.accept()
+            with conn, contextlib.suppress(OSError):
+                conn.sendall(body)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def deliver(path: str, outcome: dict[str, Any]) -> None:
+    """Write the exit file; on a full disk keep the outcome in memory, tell it on the exit
+    socket, and retry with backoff until the file is written."""
+    delay, telling = 0.05, False
+    while True:
+        try:
+            _write_exit(path, outcome)
+            return
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(f"{path}.tmp")  # never a half-made exit file
+            if not telling:
+                _tell(outcome)
+                telling = True
+            time.sleep(delay)
+            delay = min(delay * 2, EXIT_RETRY_MAX_S)
 
 
 def supervise(spec: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +165,7 @@ def main() -> None:
     spec = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()
     outcome = supervise(spec)
-    _write_exit(spec["exit_path"], outcome)
+    deliver(spec["exit_path"], outcome)
 
 
 if __name__ == "__main__":

@@ -61,10 +61,15 @@ def place(src: str | os.PathLike[str], run_dir: Path, folder: str, name: str | N
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         try:
-            os.link(source, tmp)
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
         except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # a full disk leaves no half-made copy behind
+            raise
     _fsync_file(dest)
     fsync_dir(dest.parent)
     return Placed(dest, str(rel), dest.stat().st_size, sha256_of(dest))

@@ -18,10 +18,13 @@ check and ends the file: it was never acknowledged, so nothing is lost that was 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import sys
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +112,13 @@ class SourceSpool:
             return -1, 0
 
     def mark_acked(self, seq: int, offset: int) -> None:
-        # No fsync: a marker lost in a crash only means a replay, and every op is idempotent.
-        write_atomic(self.acked_path, orjson.dumps({"seq": seq, "offset": offset}))
+        # No fsync: a marker lost in a crash only means a replay, and every op is idempotent;
+        # so is one that a full disk kept from being written.
+        try:
+            write_atomic(self.acked_path, orjson.dumps({"seq": seq, "offset": offset}))
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.acked_path.with_name(f".{self.acked_path.name}.{os.getpid()}.tmp").unlink()
 
     def size(self) -> int:
         try:
@@ -119,27 +127,92 @@ class SourceSpool:
             return 0
 
 
-class SpoolWriter:
-    """Appends records durably; used by one thread of one process (its source is its own)."""
+def max_held_bytes() -> int:
+    """RUNYARD_SDK_MAX_BUFFER_MB (default 256): what a full disk may hold in memory."""
+    try:
+        mb = float(os.environ.get("RUNYARD_SDK_MAX_BUFFER_MB", "256"))
+    except ValueError:
+        mb = 256.0
+    return max(0, int(mb * 1024 * 1024))
 
-    def __init__(self, spool: SourceSpool):
+
+class SpoolWriter:
+    """Appends records durably; used by one thread of one process (its source is its own).
+
+    When the disk is full a record is held in memory instead, in order, and spooled by a
+    later `append` or `retry_held` once space comes back; past `max_held_bytes` the oldest
+    metrics records are dropped and their points counted in `dropped_points`. Nothing of
+    this raises: the training loop must never see the disk.
+    """
+
+    def __init__(self, spool: SourceSpool, max_held: int | None = None):
         self.spool = spool
         spool.dir.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(spool.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.offset = os.fstat(self._fd).st_size
         fsync_dir(spool.dir)
+        self.max_held = max_held_bytes() if max_held is None else max_held
+        self._held: deque[tuple[str, bytes, int]] = deque()  # (op, encoded record, points)
+        self._held_bytes = 0
+        self.dropped_points = 0
+        self._told = False
 
-    def append(self, seq: int, op: str, body: bytes) -> int:
-        """Write one record (durable after the next `sync`); returns the offset past it."""
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def append(self, seq: int, op: str, body: bytes, points: int = 0) -> int:
+        """Write one record (durable after the next `sync`), or hold it while the disk is
+        full; returns the offset past what is in the file."""
         data = encode(seq, op, body)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self.offset += len(data)
+        if not self.retry_held() or not self._write(data):
+            self._hold(op, data, points)
         return self.offset
 
+    def retry_held(self) -> bool:
+        """Spool the held records, in order; True when none is left in memory."""
+        while self._held:
+            op, data, points = self._held[0]
+            if not self._write(data):
+                return False
+            self._held.popleft()
+            self._held_bytes -= len(data)
+        return True
+
+    def _write(self, data: bytes) -> bool:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.offset)  # no record cut short in the file
+            return False
+        self.offset += len(data)
+        return True
+
+    def _hold(self, op: str, data: bytes, points: int) -> None:
+        if not self._told:
+            self._told = True
+            with contextlib.suppress(OSError, ValueError):  # stderr may be on the full disk
+                sys.stderr.write(
+                    f"runyard: cannot write the spool {self.spool.path} (disk full?); keeping "
+                    f"points in memory (up to {self.max_held // (1024 * 1024)} MB) until it can\n"
+                )
+                sys.stderr.flush()
+        self._held.append((op, data, points))
+        self._held_bytes += len(data)
+        while self._held_bytes > self.max_held:
+            oldest = next((r for r in self._held if r[0] == "metrics"), None)
+            if oldest is None:
+                break  # only ops that are not points are left: those are kept
+            self._held.remove(oldest)
+            self._held_bytes -= len(oldest[1])
+            self.dropped_points += oldest[2]
+
     def sync(self) -> None:
-        os.fsync(self._fd)
+        with contextlib.suppress(OSError):  # what fsync could not flush is sent all the same
+            os.fsync(self._fd)
 
     def close(self) -> None:
         os.close(self._fd)

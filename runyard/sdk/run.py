@@ -8,6 +8,7 @@ bug in the caller; a server that is down, slow or refusing never raises into the
 
 from __future__ import annotations
 
+import errno
 import logging
 import operator
 import os
@@ -58,6 +59,7 @@ class Run:
         attempt = os.environ.get("RUNYARD_ATTEMPT", "")
         self.attempt: int | None = int(attempt) if attempt.isdigit() and int(attempt) else None
         self.delivered: bool | None = None  # after finish: was everything delivered in time
+        self.dropped_points = 0  # after finish: points a full disk made the SDK drop
         self._transport = transport
         self._queue = transport.queue
         self._step = 0
@@ -180,8 +182,14 @@ class Run:
         index = self.dir / "checkpoints.jsonl"
         fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(index))
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # never a half-made record
+                raise
         finally:
             os.close(fd)
         fsync_dir(self.dir)
@@ -222,8 +230,12 @@ class Run:
             body.update(early_stopped=True, stopped_at_epoch=self._stopped_at)
         if self.offline:
             body["ended_at"] = time.time()
+        self._transport.spool_now(max(0.0, deadline - time.monotonic()))
+        if self._transport.dropped_points:  # a full disk outlasted the memory bound
+            body["dropped_points"] = self._transport.dropped_points
         self._put("finish", body)
         self.delivered = self._transport.close(max(0.0, deadline - time.monotonic()))
+        self.dropped_points = self._transport.dropped_points
 
     def _spool_now(self, timeout: float) -> None:
         self._transport.spool_now(timeout)

@@ -128,11 +128,17 @@ class Transport:
             self._stopping = True
             self._cond.notify_all()
         self._wake.set()
+        delivered = delivered and not self._writer.held and not self._writer.dropped_points
         if delivered:  # the server has it all: the spool would only duplicate its store
             for path in (self.spool.path, self.spool.acked_path):
                 with contextlib.suppress(OSError):
                     path.unlink()
         return delivered
+
+    @property
+    def dropped_points(self) -> int:
+        """Points dropped because a full disk held more than RUNYARD_SDK_MAX_BUFFER_MB."""
+        return self._writer.dropped_points
 
     def _wait_acked(self, deadline: float) -> bool:
         with self._cond:
@@ -159,6 +165,10 @@ class Transport:
         self._writer.close()
 
     def _drain(self) -> None:
+        if self._writer.held and self._writer.retry_held():  # the disk has room again
+            with self._cond:
+                self._written = self._writer.offset
+                self._cond.notify_all()
         rows: list[Row] = []
         points = 0
         popleft = self.queue.popleft
@@ -187,10 +197,11 @@ class Transport:
         self._sync()
 
     def _write_metrics(self, rows: list[Row]) -> None:
-        self._append("metrics", metrics_body(self.source, self._seq, rows))
+        points = sum(len(row) - 2 for row in rows)
+        self._append("metrics", metrics_body(self.source, self._seq, rows), points)
 
-    def _append(self, kind: str, body: bytes) -> None:
-        self._writer.append(self._seq, kind, body)
+    def _append(self, kind: str, body: bytes, points: int = 0) -> None:
+        self._writer.append(self._seq, kind, body, points)
         self._seq += 1
         self._unsynced = True
         with self._cond:  # the sender may send what is written but not yet fsynced

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -19,8 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from runyard import __version__
+from runyard._names import BAD_NAME
 from runyard.config import Settings
-from runyard.errors import RunyardError
+from runyard.errors import Busy, InsufficientStorage, RunyardError
 from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
@@ -50,7 +52,7 @@ from runyard.server.routes import (
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
-from runyard.store import Store
+from runyard.store import Store, faults
 
 log = logging.getLogger("runyard.server")
 
@@ -69,9 +71,28 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def _runyard_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _runyard_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RunyardError)
-    return _error(exc.status, exc.code, exc.message)
+    response = _error(exc.status, exc.code, exc.message)
+    if isinstance(exc, (Busy, InsufficientStorage)):
+        faults.EPISODES.note(exc, f"{request.method} {request.url.path}")
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _fault_or_bug(request: Request, exc: Exception) -> JSONResponse:
+    """An OSError or a database error: a full disk or a busy database says so, else a bug."""
+    fault = faults.classify(exc, request.app.state.settings.home)
+    if fault is not None:
+        return await _runyard_error(request, fault)
+    return await _unexpected(request, exc)
+
+
+def _no_name(err: Any) -> bool:
+    """A key or name that is empty, only whitespace or holds control characters."""
+    blank = isinstance(err.get("input"), str) and not err["input"].strip()
+    return bool(err.get("type") == BAD_NAME or (err.get("type") == "string_too_short" and blank))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -80,6 +101,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors()[:10]:
         where = ".".join(str(p) for p in err.get("loc", ()))
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+    if any(_no_name(err) for err in exc.errors()):
+        return _error(400, BAD_NAME, "; ".join(parts))
     return _error(422, "invalid_request", "; ".join(parts) or "invalid request")
 
 
@@ -112,7 +135,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    fault = faults.classify(exc, request.app.state.settings.home)
+    if fault is not None:
+        return await _runyard_error(request, fault)
     log.exception("unhandled error", exc_info=exc)
     return _error(500, "internal", "internal server error (a bug in runyard; see the server log)")
 
@@ -176,6 +202,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OSError, _fault_or_bug)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _fault_or_bug)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)

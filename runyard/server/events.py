@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator
 
 from starlette.concurrency import run_in_threadpool
 
+from runyard.store import faults
 from runyard.store.events import Event, Events
 
 log = logging.getLogger("runyard.events")
@@ -105,8 +106,8 @@ class EventHub:
             try:
                 self._last = self._base = await run_in_threadpool(self._events.last_id)
                 break
-            except Exception:
-                log.exception("could not read the event log; trying again")
+            except Exception as exc:
+                faults.report(exc, log, "could not read the event log; trying again")
                 await asyncio.sleep(self._poll_s)
         self._events.subscribe(self._poke)
         self._ready.set()
@@ -117,8 +118,8 @@ class EventHub:
                 self._wake.clear()
                 try:
                     await self._fetch()
-                except Exception:  # the database may be away for a moment; try again
-                    log.exception("could not read new events")
+                except Exception as exc:  # the database may be away for a moment; try again
+                    faults.report(exc, log, "could not read new events")
         finally:
             self._events.unsubscribe(self._poke)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from runyard.capture import Capture
 from runyard.config import Settings
 from runyard.entities import JobSpec, RunStatus
-from runyard.store import Store
+from runyard.store import Store, faults
 from runyard.store.tables import runs
 
 log = logging.getLogger("runyard.maintenance")
@@ -44,8 +44,8 @@ class Maintenance:
         while not self._stop.wait(self.settings.poll_interval_s):
             try:
                 self.run_once()
-            except Exception:  # one bad pass must not end the thread
-                log.exception("maintenance pass failed")
+            except Exception as exc:  # one bad pass must not end the thread
+                faults.report(exc, log, "maintenance pass failed", self.settings.home)
 
     def run_once(self) -> None:
         with self.store.engine.connect() as conn:

@@ -21,7 +21,7 @@ from collections.abc import Hashable
 from runyard.config import Settings
 from runyard.entities import SYSTEM_METRIC_PREFIX, Attempt
 from runyard.errors import NotFound
-from runyard.store import Store
+from runyard.store import Store, faults
 from runyard.store.metrics import Series
 from runyard.telemetry import History, HostSample, HostSampler, Nvml, ProcessTrees, Thresholds
 from runyard.telemetry.processes import TreeSample
@@ -92,8 +92,8 @@ class Sampler:
             log.exception("host telemetry failed")
         try:
             self.sample_runs()
-        except Exception:
-            log.exception("per-run telemetry failed")
+        except Exception as exc:
+            faults.report(exc, log, "per-run telemetry failed")
 
     def sample_runs(self) -> None:
         attempts: dict[Hashable, Attempt] = {
@@ -118,8 +118,8 @@ class Sampler:
                 self._write(key, run_id, tree, gpu_memory, now)
             except NotFound:
                 continue  # deleted meanwhile
-            except Exception:
-                log.exception("could not store telemetry of run %s", run_id)
+            except Exception as exc:
+                faults.report(exc, log, f"could not store telemetry of run {run_id}")
 
     def _write(
         self,

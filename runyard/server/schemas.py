@@ -5,13 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from runyard._names import BAD_NAME, name_problem
 from runyard.entities import RETRIED_BY_DEFAULT, AttemptStatus, FailureClass, Goal, RunStatus
 from runyard.telemetry.health import Status as HealthStatus
 
-Key = Annotated[str, StringConstraints(min_length=1, max_length=250)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250)]
+
+def _a_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(BAD_NAME, "{problem}", {"problem": f"{value[:80]!r} {problem}"})
+    return value
+
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=250), AfterValidator(_a_name)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=250),
+    AfterValidator(_a_name),
+]
 Notes = Annotated[str, StringConstraints(max_length=100_000)]
 MAX_TAGS = 100
 NonFinite = Literal["NaN", "Infinity", "-Infinity"]
@@ -49,6 +70,11 @@ class ErrorOut(BaseModel):
 class Health(BaseModel):
     status: str
     version: str
+    faults: dict[str, str] = Field(
+        default_factory=dict,
+        description="Faults seen in the last seconds (insufficient_storage, database_busy): "
+        "code → message, for the dashboard's banner.",
+    )
 
 
 class ExperimentCreate(_In):
@@ -164,6 +190,9 @@ class FinishIn(_In):
         default=None,
         description="When a tracked run really ended, UNIX seconds (an offline run being "
         "synced); kept between its start and now.",
+    )
+    dropped_points: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+        default=None, description="Points the SDK dropped while a full disk outlasted its buffer."
     )
 
 
@@ -338,6 +367,11 @@ class RunOut(_Out):
     datasets: list[dict[str, str]] = Field(
         default_factory=list,
         description='The dataset versions the run declared it used: [{"name", "version"}].',
+    )
+    params_truncated: list[str] = Field(
+        default_factory=list,
+        description="Params longer than 1 KB that a listing cut short (to a string); "
+        "GET /api/runs/{id} has them whole.",
     )
 
 

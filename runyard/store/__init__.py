@@ -39,8 +39,10 @@ class Store:
         self.dataset_jobs = DatasetJobs(engine)
 
     @classmethod
-    def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:
-        engine = make_engine(url)
+    def open(
+        cls, url: str, runs_root: Path, *, migrate: bool = True, busy_timeout_s: float = 10.0
+    ) -> Store:
+        engine = make_engine(url, busy_timeout_s)
         if migrate and not is_current(engine):
             upgrade(engine)
         return cls(engine, runs_root)

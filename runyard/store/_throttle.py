@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from runyard.store import faults
+
 log = logging.getLogger("runyard.events")
 
 Merge = Callable[[Any, Any], Any]
@@ -108,5 +110,11 @@ class Throttle:
         (an ingest, a run's end), nor stop the other sends."""
         try:
             self._send(key, data)
-        except Exception:
-            log.exception("could not send the event %r", key)
+        except Exception as exc:
+            if faults.report(exc, log, f"could not send the event {key!r}") is None:
+                return
+            with self._cond:  # a full disk or a busy database: send it again next interval
+                self._pending.setdefault(key, data)
+                self._last[key] = time.monotonic()
+                self._start()
+                self._cond.notify()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from runyard.store import faults
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -17,26 +20,42 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it consistent
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def _sqlite_pragmas(busy_ms: int) -> Callable[[sqlite3.Connection, Any], None]:
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # first: WAL mode itself may wait
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it safe
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``: SQLite files get WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, busy_timeout_s: float = 10.0) -> sa.Engine:
+    """An engine for ``url``: SQLite files get WAL, a busy timeout and foreign keys;
+    PostgreSQL the same wait for locks. Past it, or on a full disk, statements raise
+    `Busy` (503) or `InsufficientStorage` (507): see `faults`."""
     parsed = make_url(url)
+    busy_ms = max(1, int(busy_timeout_s * 1000))
     kwargs: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, **kwargs)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=busy_timeout_s,
+            connect_args={"options": f"-c lock_timeout={busy_ms}"},
+            **kwargs,
+        )
+    faults.install(engine)
+    return engine
 
 
 def _alembic_config(connection: sa.Connection) -> Any:

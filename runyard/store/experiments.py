@@ -61,13 +61,14 @@ class Experiments:
         return [Experiment(**row._mapping) for row in rows]
 
     def get(self, ref: str | int) -> Experiment:
-        """By id, or by name when ``ref`` is not a number."""
-        if isinstance(ref, int) or ref.isdigit():
-            where = experiments.c.id == int(ref)
-        else:
-            where = experiments.c.name == ref
+        """By name, else by id: an experiment may be named "42" (names are what people type)."""
+        row = None
         with self._engine.connect() as conn:
-            row = conn.execute(_select().where(where)).first()
+            if isinstance(ref, str):
+                row = conn.execute(_select().where(experiments.c.name == ref)).first()
+            number = isinstance(ref, int) or (ref.isascii() and ref.isdigit() and len(ref) <= 18)
+            if row is None and number:
+                row = conn.execute(_select().where(experiments.c.id == int(ref))).first()
         if row is None:
             raise NotFound(f"no experiment {ref!r}")
         return Experiment(**row._mapping)

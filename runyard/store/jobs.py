@@ -137,6 +137,25 @@ class Jobs:
             )
         return number
 
+    def unclaim(self, run_id: str, number: int) -> None:
+        """Undo `claim` for an attempt that never launched (a full disk, a busy database):
+        the run is queued again and the attempt forgotten, so it costs no retry."""
+        with self._engine.begin() as conn:
+            gone = conn.execute(
+                attempts.delete().where(
+                    attempts.c.run_id == run_id,
+                    attempts.c.number == number,
+                    attempts.c.status == AttemptStatus.STARTING.value,
+                    attempts.c.pid.is_(None),
+                )
+            )
+            if gone.rowcount == 1:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id == run_id, runs.c.status == RunStatus.STARTING.value)
+                    .values(status=RunStatus.QUEUED.value, attempt_count=number - 1)
+                )
+
     def attempt_started(
         self,
         run_id: str,

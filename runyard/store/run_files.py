@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from runyard._names import name_problem
 from runyard.store.metrics import Metrics, Series
 from runyard.store.run_state import RunState
 from runyard.store.tables import metric_batches
@@ -125,7 +126,7 @@ class RunFiles:
                 if key in ("step", "timestamp"):
                     continue
                 number = _number(value)
-                if number is None or len(key) > 250:
+                if number is None or len(key) > 250 or name_problem(key) is not None:
                     self._warn(cur, run_id, f"{METRICS_FILE}: {key!r} is not a numeric metric")
                     continue
                 col = columns.setdefault(key, ([], [], []))
@@ -161,6 +162,9 @@ class RunFiles:
                     raise ValueError("not an object")
             except ValueError:
                 self._warn(cur, run_id, f"{PROGRESS_FILE} is corrupt; recomputed from the metrics")
+        if data is not None and stamp is not None and self._older(run_id, stamp[0]):
+            cur.progress_stat = stamp  # stale (e.g. read again after a restart): ignored
+            return
         if data is not None:
             epoch = data.get("completed_epochs")
             total = data.get("total_epochs")
@@ -177,6 +181,12 @@ class RunFiles:
         if recompute and self._recompute_progress(run_id, path):
             st = path.stat()
             cur.progress_stat = (st.st_mtime, st.st_size)
+
+    def _older(self, run_id: str, mtime: float) -> bool:
+        """True when the store got its current progress after the file was last written:
+        the file cannot be newer news, so it never moves progress back."""
+        seen = self._state.progress_seen_at(run_id)
+        return seen is not None and mtime < seen
 
     def _recompute_progress(self, run_id: str, path: Path) -> bool:
         """Rebuild progress.json from the `epoch` metric and what the store knows."""

@@ -152,6 +152,14 @@ class RunState:
             )
         return info
 
+    def progress_seen_at(self, run_id: str) -> float | None:
+        """When the store got the run's current epoch (None before any)."""
+        with self._engine.connect() as conn:
+            log = conn.execute(
+                sa.select(runs.c.progress_log).where(runs.c.id == run_id)
+            ).scalar_one_or_none()
+        return float(log[-1][1]) if log else None
+
     def progress(self, run_id: str) -> ProgressInfo:
         with self._engine.connect() as conn:
             r = self._row(conn, run_id)

@@ -106,7 +106,7 @@ def _error(r) -> dict:  # type: ignore[no-untyped-def]
         ("GET", "/api/experiments/12345", None, 404),
         ("POST", "/api/runs", {"params": [1, 2]}, 422),
         ("POST", "/api/runs", {"name": 5}, 422),
-        ("POST", "/api/runs", {"name": ""}, 422),
+        ("POST", "/api/runs", {"name": ""}, 400),  # a name that is no name (issue 13)
         ("POST", "/api/runs", {"tags": ["x" * 251]}, 422),
         ("POST", "/api/runs", {"unknown_field": 1}, 422),
         ("POST", "/api/runs", "not json", 422),

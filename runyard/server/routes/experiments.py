@@ -21,7 +21,7 @@ def create_experiment(body: ExperimentCreate, store: StoreDep) -> ExperimentOut:
     return ExperimentOut.model_validate(store.experiments.create(body.name, body.description))
 
 
-@router.get("/{ref}")
+@router.get("/{ref:path}")
 def get_experiment(ref: str, store: StoreDep) -> ExperimentOut:
     """`ref` is the experiment's id or its name."""
     return ExperimentOut.model_validate(store.experiments.get(ref))

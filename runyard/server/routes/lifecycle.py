@@ -57,6 +57,8 @@ def finish_run(run_id: str, body: FinishIn, store: StoreDep) -> RunOut:
     run = store.runs.get(run_id)
     if Path(run.run_dir).is_dir():  # what a program wrote in its last moments counts too
         store.run_files.scan(run_id, Path(run.run_dir))
+    if body.dropped_points:
+        store.events.emit("points_dropped", run_id, count=body.dropped_points)
     store.run_state.finish(
         run_id,
         body.status,

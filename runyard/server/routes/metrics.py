@@ -96,12 +96,26 @@ def _series_json(s: Series) -> dict[str, Any]:
     return {"steps": s.steps, "values": values, "timestamps": s.timestamps}
 
 
+def _wanted(keys: list[str] | None) -> list[str] | None:
+    if not keys:
+        return None
+    if len(keys) == 1 and "," in keys[0]:  # a key with a comma, or an old client's list
+        return [keys[0], *(k for k in keys[0].split(",") if k)]
+    return keys
+
+
 @router.get("/metrics", response_model=MetricsOut)
 def read_metrics(
     run_id: str,
     request: Request,
     store: StoreDep,
-    keys: Annotated[str | None, Query(description="Comma-separated keys; all when absent.")] = None,
+    keys: Annotated[
+        list[str] | None,
+        Query(
+            description="A key; repeat it for several (`?keys=a&keys=b`); all when absent. "
+            "A single value with commas also asks for each comma-separated part (old clients)."
+        ),
+    ] = None,
     start: Annotated[
         int | None,
         Query(ge=-(2**63), le=2**63 - 1, description="First step (inclusive)."),
@@ -126,7 +140,7 @@ def read_metrics(
     """Columnar arrays per key, in step order."""
     if start is not None and end is not None and start > end:
         raise BadRequest(f"start {start} is after end {end}")
-    wanted = [k for k in keys.split(",") if k] if keys else None
+    wanted = _wanted(keys)
     cache: ChartCache = request.app.state.chart_cache
     cache_key: Any = None
     if max_points is not None:  # a chart: small, asked for again and again

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from runyard.entities import RunStatus
@@ -65,6 +66,21 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
     return RunOut.model_validate(run)
 
 
+MAX_LISTED_PARAM = 1024  # bytes of JSON; a listing cuts longer params short
+
+
+def _listed(run: RunOut) -> RunOut:
+    """The run as a listing shows it: a 1 MB param is not sent on every page."""
+    cut: dict[str, Any] = {}
+    for key, value in run.params.items():
+        text = orjson.dumps(value).decode()
+        if len(text.encode()) > MAX_LISTED_PARAM:
+            cut[key] = text.encode()[:MAX_LISTED_PARAM].decode(errors="ignore") + "…"
+    if not cut:
+        return run
+    return run.model_copy(update={"params": {**run.params, **cut}, "params_truncated": list(cut)})
+
+
 @router.get("", response_model=RunList)
 def list_runs(
     store: StoreDep,
@@ -103,7 +119,9 @@ def list_runs(
             cursor=cursor,
         )
     )
-    out = RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
+    out = RunList(
+        runs=[_listed(RunOut.model_validate(r)) for r in page.runs], next_cursor=page.next_cursor
+    )
     # Already validated: serialised once here, not validated again by FastAPI.
     return Response(out.model_dump_json(), media_type="application/json")
 

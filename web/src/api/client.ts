@@ -56,11 +56,17 @@ export const api = {
   del: (path: string) => request<void>("DELETE", path),
 };
 
-/** Query-string from an object, skipping empty values. */
-export function qs(params: Record<string, string | number | boolean | null | undefined>): string {
+type QueryValue = string | number | boolean | null | undefined;
+
+/** Query-string from an object, skipping empty values; a list repeats its name (?keys=a&keys=b). */
+export function qs(params: Record<string, QueryValue | readonly string[]>): string {
   const search = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== "") search.set(k, String(v));
+    if (Array.isArray(v)) {
+      for (const item of v) search.append(k, item);
+    } else if (v !== undefined && v !== null && v !== "") {
+      search.set(k, String(v));
+    }
   }
   const text = search.toString();
   return text ? `?${text}` : "";

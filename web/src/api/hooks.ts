@@ -48,7 +48,7 @@ const firstChartQuery = (id: string, key: string) =>
     queryKey: ["metrics-first", id, key],
     queryFn: () =>
       api.get<Metrics>(
-        `${runPath(id)}/metrics${qs({ keys: key, max_points: Math.min(2000, Math.ceil(window.innerWidth / 200) * 200) })}`,
+        `${runPath(id)}/metrics${qs({ keys: [key], max_points: Math.min(2000, Math.ceil(window.innerWidth / 200) * 200) })}`,
       ),
     staleTime: Number.POSITIVE_INFINITY,
   });
@@ -153,9 +153,9 @@ export const pollWhile = (active: boolean) => () =>
   active && liveState() !== "live" ? 5_000 : (false as const);
 
 export function useMetrics(id: string, read: MetricsRead, enabled = true, active = true) {
-  const keys = read.keys.join(",");
+  const keys = read.keys;
   return useQuery({
-    queryKey: ["metrics", id, keys, read.start ?? null, read.end ?? null, read.maxPoints ?? null],
+    queryKey: ["metrics", id, keys.join("\n"), read.start ?? null, read.end ?? null, read.maxPoints ?? null],
     queryFn: () =>
       api.get<Metrics>(
         `${runPath(id)}/metrics${qs({

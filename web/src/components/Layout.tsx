@@ -3,6 +3,7 @@
 import { useEffect } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { useLiveState } from "../api/live";
+import { FaultBanner } from "./FaultBanner";
 
 const NAV = [
   { to: "/", label: "Overview", end: true },
@@ -67,6 +68,7 @@ export function Layout() {
           itself. Is <code>runyard server</code> running?
         </div>
       ) : null}
+      <FaultBanner />
       <main id="main" className="main" tabIndex={-1}>
         <Outlet />
       </main>

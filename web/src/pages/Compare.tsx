@@ -214,9 +214,9 @@ function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
   const maxPoints = pointsFor(width);
   const queries = useQueries({
     queries: runs.map((r) => ({
-      queryKey: ["metrics", r.id, shown.join(","), null, null, maxPoints],
+      queryKey: ["metrics", r.id, shown.join("\n"), null, null, maxPoints],
       queryFn: () =>
-        api.get<Metrics>(`/api/runs/${enc(r.id)}/metrics${qs({ keys: shown.join(","), max_points: maxPoints })}`),
+        api.get<Metrics>(`/api/runs/${enc(r.id)}/metrics${qs({ keys: shown, max_points: maxPoints })}`),
       enabled: shown.length > 0 && width > 0,
     })),
   });
