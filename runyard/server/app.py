@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import compile_path
 
 from runyard import __version__
@@ -28,6 +29,7 @@ from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.auth import BrowserGuard, require_declared_media_type
 from runyard.server.events import EventHub
 from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
@@ -166,6 +168,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         title="runyard",
         version=__version__,
         description="Run, track and see machine-learning training.",
+        dependencies=[Depends(require_declared_media_type)],
     )
     app.state.settings = settings
     app.state.store = store
@@ -187,5 +190,19 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     token = settings.token_value
     if token:
         app.add_middleware(TokenAuth, token=token)
+    if settings.cors_origins:  # outside auth: a preflight carries no credentials
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["authorization", "content-type", "last-event-id"],
+            allow_credentials=True,
+        )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BrowserGuard,
+        allowed_hosts=settings.allowed_hosts,
+        bound=settings.host,
+        cors_origins=settings.cors_origins,
+    )
     return app
