@@ -7,7 +7,7 @@ import hmac
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runyard._tokens import run_of
+from runyard._tokens import job_refusal, run_of
 from runyard.errors import PayloadTooLarge, RunyardError, Unauthorized
 
 OPEN_PATHS = frozenset({"/api/health"})
@@ -40,23 +40,25 @@ class TokenAuth:
         self.token = token
         self.expected = f"Bearer {token}".encode()
 
-    def _allowed(self, given: bytes, path: str) -> bool:
+    def _refusal(self, given: bytes, scope: Scope) -> RunyardError | None:
         if hmac.compare_digest(given, self.expected):
-            return True
+            return None
         if not given.startswith(b"Bearer run."):
-            return False
+            return Unauthorized("missing bearer token" if not given else "invalid bearer token")
         run_id = run_of(self.token, given[len(b"Bearer ") :].decode("latin-1"))
-        prefix = f"/api/runs/{run_id}"
-        return run_id is not None and (path == prefix or path.startswith(prefix + "/"))
+        if run_id is None:
+            return Unauthorized("invalid bearer token")
+        return job_refusal(scope.get("method", "GET"), scope["path"], run_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if not self._allowed(given, scope["path"]):
-            message = "missing bearer token" if not given else "invalid bearer token"
-            await _send_error(send, Unauthorized(message), [(b"www-authenticate", b"Bearer")])
+        refusal = self._refusal(given, scope)
+        if refusal is not None:
+            extra = [(b"www-authenticate", b"Bearer")] if refusal.status == 401 else []
+            await _send_error(send, refusal, extra)
             return
         await self.app(scope, receive, send)
 
