@@ -100,6 +100,9 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
 
         threading.Thread(target=when_started, name="runyard-on-ready", daemon=True).start()
     typer.echo(f"runyard {settings.home} serving on http://{shown}:{settings.port}", err=True)
+    book = getattr(app.state, "sessions", None)
+    if book is not None and book.login_code:
+        typer.echo(f"log in (once) at {settings.url}/login?token={book.login_code}", err=True)
     try:
         server.run()
     finally:

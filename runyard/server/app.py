@@ -48,10 +48,12 @@ from runyard.server.routes import (
     metrics,
     queue,
     runs,
+    session,
     system,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
+from runyard.server.sessions import SessionBook
 from runyard.store import Store
 
 log = logging.getLogger("runyard.server")
@@ -182,14 +184,15 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export, datasets, system):
+    for module in (*routers, compare, queue, events, export, datasets, system, session):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
     token = settings.token_value
     if token:
-        app.add_middleware(TokenAuth, token=token)
+        app.state.sessions = SessionBook(store.sessions, token, settings.session_ttl_s)
+        app.add_middleware(TokenAuth, token=token, sessions=app.state.sessions)
     if settings.cors_origins:  # outside auth: a preflight carries no credentials
         app.add_middleware(
             CORSMiddleware,

@@ -19,10 +19,8 @@ from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runyard.errors import RunyardError
-from runyard.server._middleware import _send_error
+from runyard.server._middleware import SAME_ORIGIN, WRITE_METHODS, _send_error
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SAME_ORIGIN = "runyard.same_origin"  # scope key: True (Origin/Referer match), None (neither sent)
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
