@@ -126,6 +126,10 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font:inherit;border:0;border-radius:
 <button type="submit">Log in</button>
 <p id="error" role="alert"></p>
 </form>
+<section id="in" hidden>
+<p>You are logged in. <a href="/">Open the dashboard</a></p>
+<button type="button" id="logout">Log out</button>
+</section>
 <p class="hint">The token is the server's <code>RUNYARD_TOKEN</code> (or <code>--token</code>);
 <code>runyard server</code> also prints a one-time login link.</p>
 </main>
@@ -149,11 +153,23 @@ document.getElementById("login").addEventListener("submit", (e) => {
   e.preventDefault();
   logIn(document.getElementById("token").value);
 });
+async function showSession() {
+  const res = await fetch("/api/session");
+  const signedIn = res.ok && (await res.json()).auth === "cookie";
+  document.getElementById("in").hidden = !signedIn;
+  document.getElementById("login").hidden = signedIn;
+}
+document.getElementById("logout").addEventListener("click", async () => {
+  await fetch("/api/session", {method: "DELETE"});
+  await showSession();
+});
 const given = params.get("token");
 if (given) {
   params.delete("token");
   history.replaceState(null, "", "/login" + (params.size ? "?" + params : ""));
   logIn(given);
+} else {
+  showSession();
 }
 </script>
 </body></html>

@@ -3,6 +3,7 @@
 import { useEffect } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { useLiveState } from "../api/live";
+import { LogOut } from "./LogOut";
 
 const NAV = [
   { to: "/", label: "Overview", end: true },
@@ -60,6 +61,7 @@ export function Layout() {
           ))}
         </nav>
         <LiveIndicator />
+        <LogOut />
       </header>
       {state === "offline" ? (
         <div className="offline-banner" role="alert" data-error="network">
