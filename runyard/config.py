@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Origins (comma-separated) that may call the API from another site; "
         "no CORS headers are sent when empty.",
     )
+    heartbeat_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A tracked-only run with no SDK heartbeat for this long is failed as lost "
+        "(a run may set its own).",
+    )
     session_ttl_s: float = Field(
         default=7 * 24 * 3600.0, gt=0, description="How long a dashboard login session lasts."
     )

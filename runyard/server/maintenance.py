@@ -54,6 +54,7 @@ class Maintenance:
             path = Path(run_dir)
             if path.is_dir():
                 self.store.run_files.scan(run_id, path)
+        self.store.heartbeats.sweep(self.settings.heartbeat_timeout_s)
         now = time.monotonic()
         if now - self._last_compact >= self.settings.compact_interval_s:
             self._last_compact = now

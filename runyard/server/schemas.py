@@ -95,6 +95,11 @@ class RunCreate(_In):
     params: dict[Key, Any] = Field(default_factory=dict, description="The run's config.")
     tags: Annotated[list[Key], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
     notes: Notes = ""
+    heartbeat_timeout_s: Annotated[float, Field(gt=0, le=30 * 86400)] | None = Field(
+        default=None,
+        description="A tracked-only run is failed as lost after this long without a "
+        "heartbeat (RUNYARD_HEARTBEAT_TIMEOUT_S when unset).",
+    )
     # A job: with a command, runyard queues and runs it (design.md §3).
     command: (
         Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]

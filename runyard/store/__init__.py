@@ -12,6 +12,7 @@ from runyard.store.db import is_current, make_engine, upgrade
 from runyard.store.events import Events
 from runyard.store.experiments import Experiments
 from runyard.store.files import Files
+from runyard.store.heartbeats import Heartbeats
 from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
 from runyard.store.queue import Queue
@@ -39,6 +40,7 @@ class Store:
         self.datasets = Datasets(engine)
         self.dataset_jobs = DatasetJobs(engine)
         self.sessions = Sessions(engine)
+        self.heartbeats = Heartbeats(engine, self.run_state, self.events)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

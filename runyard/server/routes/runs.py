@@ -35,6 +35,7 @@ JOB_FIELDS = frozenset(RunCreate.model_fields) - {
     "params",
     "tags",
     "notes",
+    "heartbeat_timeout_s",
 }
 
 
@@ -57,6 +58,8 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         notes=body.notes,
     )
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
+    if body.heartbeat_timeout_s is not None:
+        store.heartbeats.beat(run.id, timeout_s=body.heartbeat_timeout_s)
     store.events.emit(
         "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
     )
