@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runyard.errors import RunyardError
 from runyard.server._middleware import SAME_ORIGIN, WRITE_METHODS, _send_error
 
+_MEMO_SIZE = 4096  # decisions kept per guard; Referer values vary, so the memo is bounded
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
@@ -74,6 +75,7 @@ class HostAllowList:
     def __init__(self, extra: Iterable[str], bound: str | None = None):
         self.names: set[str] = set()
         self.pairs: set[tuple[str, int]] = set()
+        self._decided: dict[tuple[str, str | None], bool] = {}
         for entry in [*extra, *([bound] if bound and bound not in ("0.0.0.0", "::") else [])]:
             bare_v6 = entry.count(":") > 1 and not entry.startswith("[")
             parsed = split_host(f"[{entry}]" if bare_v6 else entry)
@@ -86,6 +88,16 @@ class HostAllowList:
                 self.pairs.add((name, port))
 
     def allows(self, host: str, local_address: str | None) -> bool:
+        """Decided once per (Host, local address): a server sees very few of them."""
+        key = (host, local_address)
+        known = self._decided.get(key)
+        if known is None:
+            if len(self._decided) >= _MEMO_SIZE:
+                self._decided.clear()
+            known = self._decided[key] = self._allows(host, local_address)
+        return known
+
+    def _allows(self, host: str, local_address: str | None) -> bool:
         parsed = split_host(host)
         if parsed is None:
             return False
@@ -118,8 +130,18 @@ class BrowserGuard:
         self.app = app
         self.hosts = HostAllowList(allowed_hosts, bound)
         self.cors = {o.strip().rstrip("/").lower() for o in cors_origins}
+        self._decided: dict[tuple[str, str], bool] = {}
 
     def _same_origin(self, source: str, host: str) -> bool:
+        key = (source, host)
+        known = self._decided.get(key)
+        if known is None:
+            if len(self._decided) >= _MEMO_SIZE:
+                self._decided.clear()
+            known = self._decided[key] = self._judge_origin(source, host)
+        return known
+
+    def _judge_origin(self, source: str, host: str) -> bool:
         if source.rstrip("/").lower() in self.cors:
             return True
         origin, own = _origin_of(source), split_host(host)
