@@ -249,13 +249,14 @@ class Transport:
                     ):
                         pending = replayer.offset < self._written
                         quiet = time.monotonic() - contact
-                        if not pending and quiet >= self._heartbeat_s and self._reached:
+                        if pending:
+                            self._cond.wait(self._retry_at - time.monotonic())
+                        elif not self._reached:  # offline from the start: nobody to tell
+                            self._cond.wait()
+                        elif quiet >= self._heartbeat_s:
                             break
-                        self._cond.wait(
-                            self._retry_at - time.monotonic()
-                            if pending
-                            else max(0.01, self._heartbeat_s - quiet)
-                        )
+                        else:
+                            self._cond.wait(self._heartbeat_s - quiet)
                     if self._stopping:
                         return
                     idle = replayer.offset >= self._written
