@@ -58,6 +58,18 @@ def test_log_in_sets_an_httponly_strict_cookie_that_opens_the_api(secured: TestC
     assert secured.get("/api/session", headers=bearer).json()["auth"] == "bearer"
 
 
+def test_the_cookie_opens_downloads(secured: TestClient) -> None:
+    bearer = {"Authorization": "Bearer s3cret"}
+    run = secured.post("/api/runs", json={}, headers=bearer).json()
+    (Path(run["run_dir"]) / "artifacts").mkdir(parents=True, exist_ok=True)
+    (Path(run["run_dir"]) / "artifacts" / "a.txt").write_bytes(b"payload")
+    cookie = _log_in(secured)
+    url = f"/api/runs/{run['id']}/artifacts/artifacts/a.txt"
+    assert secured.get(url).status_code == 401
+    got = secured.get(url, headers=cookie)
+    assert got.status_code == 200 and got.content == b"payload"
+
+
 def test_a_wrong_token_is_401_and_each_failure_waits_longer(secured: TestClient) -> None:
     book: SessionBook = secured.app.state.sessions  # type: ignore[attr-defined]
     for n in (1, 2, 3):
