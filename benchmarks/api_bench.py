@@ -18,6 +18,9 @@ machine's cores, as they do when the dashboard runs beside the server.
 No peer is named by the issue for these routes; MLflow's list and history reads are measured
 in runs_bench.py and ingest_bench.py.
 
+A last line gives the cost of the Host allow-list, the same-origin check and the session
+cookie per request, beside the same request without them (`--only checks` prints it alone).
+
 Run: `.venv/bin/python benchmarks/api_bench.py [--runs N] [--requests R]`.
 """
 
@@ -43,6 +46,7 @@ BIG_POINTS = 1_000_000
 MAX_POINTS = 1_000
 TARGET_P50_MS = 50.0
 TARGET_P99_MS = 250.0
+TARGET_CHECKS_MS = 0.1
 
 Request = Callable[[], tuple[str, str, Any]]  # -> (method, path, json body or None)
 
@@ -135,6 +139,82 @@ def _pct(xs: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
+def checks_cost(n: int = 20_000) -> tuple[float, float]:
+    """CPU microseconds per request through the Host/Origin guard and the session-cookie auth
+    (a logged-in browser's write, the slowest path) and through a bare app, in process: the
+    checks alone, without network or route noise."""
+    from runyard.config import Settings
+    from runyard.server._middleware import TokenAuth
+    from runyard.server.auth import BrowserGuard
+    from runyard.server.sessions import COOKIE, SessionBook
+    from runyard.store import Store
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"the checks refused the request: {message['status']}")
+
+    with tempfile.TemporaryDirectory(prefix="runyard-checks-bench-") as tmp:
+        settings = Settings(home=Path(tmp))
+        store = Store.open(settings.db_url, settings.runs_dir)
+        book = SessionBook(store.sessions, "s3cret", 3600)
+        session_id, _ = book.start("127.0.0.1")
+        guarded = BrowserGuard(
+            TokenAuth(endpoint, token="s3cret", sessions=book),
+            allowed_hosts=["runyard.lab"],
+            bound="127.0.0.1",
+            cors_origins=[],
+        )
+        headers = [
+            (b"host", b"127.0.0.1:8420"),
+            (b"origin", b"http://127.0.0.1:8420"),
+            (b"content-type", b"application/json"),
+            (b"cookie", f"theme=dark; {COOKIE}={session_id}".encode()),
+        ]
+
+        def scope() -> dict[str, Any]:
+            return {"type": "http", "method": "POST", "path": "/api/runs/abc/cancel",
+                    "headers": list(headers), "query_string": b"",
+                    "server": ("127.0.0.1", 8420), "client": ("127.0.0.1", 50000)}  # fmt: skip
+
+        async def timed(app: Any) -> float:
+            for _ in range(200):
+                await app(scope(), receive, send)
+            t0 = time.process_time()  # CPU time: other processes' load counts less
+            for _ in range(n):
+                await app(scope(), receive, send)
+            return (time.process_time() - t0) / n * 1e6
+
+        async def both() -> tuple[float, float]:
+            off, on = [], []
+            for _ in range(5):  # interleaved: load from other processes hits both alike
+                off.append(await timed(endpoint))
+                on.append(await timed(guarded))
+            return min(off), min(on)
+
+        try:
+            return asyncio.run(both())
+        finally:
+            store.close()
+
+
+def _print_checks(n: int) -> None:
+    off, on = checks_cost(n)
+    cost_ms = (on - off) / 1000
+    met = "met" if cost_ms <= TARGET_CHECKS_MS else "MISSED"
+    print(
+        f"\nHost/Origin/session checks: {on:.1f} CPU µs per request with the checks, {off:.1f} "
+        f"without (a bare ASGI app): {cost_ms:.4f} ms per request, target ≤ "
+        f"{TARGET_CHECKS_MS} ms: {met} (best of 5 × {n:,}, a logged-in browser's write)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -142,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="measure only cases whose name has this")
     args = parser.parse_args(argv)
     rng = random.Random(42)
+    if args.only == "checks":  # the checks' line alone: no store to seed, no server
+        _print_checks(20_000)
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="runyard-api-bench-") as tmp:
         home = Path(tmp) / "home"
@@ -197,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"targets at 16 clients: p50 ≤ {TARGET_P50_MS:.0f} ms, p99 ≤ {TARGET_P99_MS:.0f} ms\n")
     print(table(["case", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "target"], rows))
+    _print_checks(20_000)
     return 0
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PORT = 8420
 
@@ -107,6 +108,33 @@ class Settings(BaseSettings):
     )
     warn_gpu_temp_c: float = Field(default=80.0, ge=0, description="GPU temperature warning at.")
     crit_gpu_temp_c: float = Field(default=90.0, ge=0, description="GPU temperature critical at.")
+
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides loopback and the bound address "
+        "(comma-separated; `name` or `name:port`); any other Host header is refused.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated) that may call the API from another site; "
+        "no CORS headers are sent when empty.",
+    )
+    heartbeat_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A tracked-only run with no SDK heartbeat for this long is failed as lost "
+        "(a run may set its own).",
+    )
+    session_ttl_s: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How long a dashboard login session lasts."
+    )
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _warning_before_critical(self) -> Settings:

@@ -33,6 +33,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("RUNYARD_") and name != "RUNYARD_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
+    # Starlette's TestClient sends `Host: testserver`; the Host allow-list must admit it.
+    monkeypatch.setenv("RUNYARD_ALLOWED_HOSTS", "testserver")
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,8 @@ def show(
         ("tags", ", ".join(run["tags"]) or "-"),
         ("run dir", run["run_dir"]),
     ]
+    if run.get("reason"):
+        rows.append(("reason", run["reason"]))
     if run["notes"]:
         rows.append(("notes", run["notes"]))
     info = Table.grid(padding=(0, 2))

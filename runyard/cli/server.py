@@ -33,6 +33,13 @@ def server(
             "--slots", "--cpus", min=1, help="CPU slots to schedule (default: CPU count)."
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another name the server is reached by (repeatable); other Host headers "
+            "are refused (DNS rebinding)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API on HOST:PORT, with the store under HOME."""
     overrides: dict[str, Any] = {
@@ -48,7 +55,12 @@ def server(
         }.items()
         if v is not None
     }
-    serve(Settings(**overrides))
+    settings = Settings(**overrides)
+    if allowed_host:  # beside RUNYARD_ALLOWED_HOSTS, not instead of it
+        settings = settings.model_copy(
+            update={"allowed_hosts": [*settings.allowed_hosts, *allowed_host]}
+        )
+    serve(settings)
 
 
 def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
@@ -59,6 +71,12 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
             "run commands here; pass --token (or set RUNYARD_TOKEN), or bind 127.0.0.1",
             code=2,
         )
+    from runyard.server.auth import HostAllowList
+
+    try:
+        HostAllowList(settings.allowed_hosts)
+    except ValueError as exc:
+        fail(f"--allowed-host / RUNYARD_ALLOWED_HOSTS: {exc}", code=2)
     import uvicorn
 
     from runyard.server.app import create_app
@@ -84,6 +102,9 @@ def serve(settings: Settings, on_ready: Callable[[str], None] | None = None) -> 
 
         threading.Thread(target=when_started, name="runyard-on-ready", daemon=True).start()
     typer.echo(f"runyard {settings.home} serving on http://{shown}:{settings.port}", err=True)
+    book = getattr(app.state, "sessions", None)
+    if book is not None and book.login_code:
+        typer.echo(f"log in (once) at {settings.url}/login?token={book.login_code}", err=True)
     try:
         server.run()
     finally:

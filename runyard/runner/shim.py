@@ -5,7 +5,8 @@ starts the command in its own process group with output appended to the attempt'
 enforces the timeout, turns SIGTERM into SIGTERM for the whole group and SIGKILL after the
 grace time, kills what is left of the group when the command ends, and writes how it ended
 to the exit file atomically (temp file + rename). It sleeps on a pidfd and a signal wakeup
-pipe: no polling.
+pipe: no polling. Processes that leave the group (`setsid`) are still ended: the shim is a
+child subreaper and, where cgroup v2 is writable, the attempt has its own cgroup (_reaper.py).
 """
 
 from __future__ import annotations
@@ -22,12 +23,25 @@ import threading
 import time
 from typing import Any
 
+try:
+    from runyard.runner import _reaper
+except ImportError:  # run as a file with -I -S (see local.py): the sibling module
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the stdlib
+    import _reaper  # type: ignore[import-not-found, no-redef]
+
 EXIT_RETRY_MAX_S = 5.0
 
 
 def _killpg(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _signal_the_rest(pid: int, cgroup: Any, sig: int) -> None:
+    """What left the command's process group: the cgroup's members, the orphans."""
+    if cgroup is not None:
+        cgroup.signal(sig)
+    _reaper.signal_descendants(sig, keep=pid)
 
 
 def _write_exit(path: str, outcome: dict[str, Any]) -> None:
@@ -99,6 +113,15 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
     signal.signal(signal.SIGINT, on_stop)
     started = time.time()
     outcome: dict[str, Any] = {"started_at": started, "timed_out": False, "cancelled": False}
+    _reaper.become_subreaper()
+    cgroup = _reaper.Cgroup.create(f"runyard-attempt-{os.getpid()}")
+    joiner = cgroup.joiner() if cgroup is not None else None
+
+    def join_cgroup() -> None:  # in the child, before exec: all it starts inherits the cgroup
+        if joiner is not None:
+            with contextlib.suppress(OSError):
+                os.write(joiner, b"0")
+
     try:
         child = subprocess.Popen(
             spec["argv"],
@@ -108,8 +131,10 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
             stdout=log,
             stderr=subprocess.STDOUT,
             process_group=0,
+            preexec_fn=join_cgroup if joiner is not None else None,
         )
     except OSError as exc:
+        _reaper.end_all(cgroup)
         _note(log, f"cannot start {spec['argv'][0]!r}: {exc}")
         return {
             **outcome,
@@ -118,6 +143,9 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
             "error": str(exc),
             "ended_at": time.time(),
         }
+    finally:
+        if joiner is not None:
+            os.close(joiner)
     outcome["child_pid"] = child.pid
     pidfd = os.pidfd_open(child.pid)
     grace = float(spec["grace_s"])
@@ -129,6 +157,7 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
         nonlocal kill_at
         _note(log, f"{why}: SIGTERM to the process group, SIGKILL in {grace:g} s")
         _killpg(child.pid, signal.SIGTERM)
+        _signal_the_rest(child.pid, cgroup, signal.SIGTERM)
         kill_at = time.monotonic() + grace
 
     while child.poll() is None:
@@ -142,6 +171,7 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
         if kill_at is not None and now >= kill_at:
             _note(log, "grace time over: SIGKILL to the process group")
             _killpg(child.pid, signal.SIGKILL)
+            _signal_the_rest(child.pid, cgroup, signal.SIGKILL)
             kill_at = float("inf")
         waits = [t for t in (deadline if kill_at is None else None, kill_at) if t is not None]
         wait = max(0.0, min(waits) - time.monotonic()) if waits else None
@@ -153,6 +183,7 @@ def supervise(spec: dict[str, Any]) -> dict[str, Any]:
                 os.read(wake_r, 512)
     rc = child.returncode
     _killpg(child.pid, signal.SIGKILL)  # children and grandchildren left in the group
+    _reaper.end_all(cgroup)  # and those that left it: daemons, new sessions
     return {
         **outcome,
         "exit_code": rc if rc >= 0 else None,

@@ -293,6 +293,7 @@ def init(
     url: str | None = None,
     token: str | None = None,
     flush_timeout: float | None = None,
+    heartbeat_timeout_s: float | None = None,
 ) -> Run:
     """Start recording a run: the runner's (RUNYARD_RUN_ID), a new one, or an offline one."""
     env = os.environ
@@ -311,7 +312,7 @@ def init(
             first_ops.append(("patch", patch))
     else:
         run_id = secrets.token_hex(8)
-        create = {
+        create: dict[str, Any] = {
             "id": run_id,
             "experiment": experiment,
             "name": name,
@@ -319,6 +320,8 @@ def init(
             "tags": tags,
             "notes": notes,
         }
+        if heartbeat_timeout_s is not None:  # else the server's RUNYARD_HEARTBEAT_TIMEOUT_S
+            create["heartbeat_timeout_s"] = heartbeat_timeout_s
         answer = _create_online(url, token, create)
         if answer is None:
             offline = True

@@ -11,21 +11,27 @@
   retrying network errors and 5xx with capped exponential backoff for as long as it takes.
 
 Memory stays bounded while the server is down: what was spooled is re-read from the file.
+Every delivery tells the server the script is alive; an idle sender says so with a heartbeat
+at least every 30 s, so that a tracked-only run whose script died is noticed (heartbeats.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runyard.sdk._batch import Row, metrics_body
 from runyard.sdk._replay import Outcome, Replayer, backoff, make_client
 from runyard.sdk._spool import SourceSpool, SpoolWriter, new_source
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("runyard.sdk")
 
@@ -37,6 +43,24 @@ SYNC_INTERVAL_S = 1.0
 SPOOL_GRACE_S = 60.0
 BACKOFF_MAX_S = 4.0
 BACKOFF_MAX_CLOSING_S = 1.0
+HEARTBEAT_S = 20.0  # an idle run says it is alive this often; the server waits 300 s
+
+
+def heartbeat_interval() -> float:
+    """Seconds between heartbeats of an idle run (RUNYARD_HEARTBEAT_INTERVAL_S, ≤ 30)."""
+    try:
+        value = float(os.environ.get("RUNYARD_HEARTBEAT_INTERVAL_S") or HEARTBEAT_S)
+    except ValueError:
+        value = HEARTBEAT_S
+    return min(max(value, 0.05), 30.0)
+
+
+def _heartbeat(http: httpx.Client, run_id: str) -> None:
+    """Best effort: a missed heartbeat is made up by the next one or the next delivery."""
+    try:
+        http.post(f"/api/runs/{run_id}/heartbeat", json={})
+    except Exception as exc:  # the network, or a server that has no such route
+        log.debug("runyard: heartbeat of run %s not sent: %s", run_id, exc)
 
 
 class Op:
@@ -70,6 +94,7 @@ class Transport:
         self._retry_at = 0.0  # the sender waits out a backoff until then
         self._done = False  # the sender stopped for good (fatal answer, or gave up at exit)
         self._reached = reached  # the server answered this process at least once
+        self._heartbeat_s = heartbeat_interval()
         self._threads = [
             threading.Thread(target=self._write_loop, name="runyard-spool", daemon=True),
             threading.Thread(target=self._send_loop, name="runyard-send", daemon=True),
@@ -226,6 +251,7 @@ class Transport:
         http = make_client(self._url, self._token)
         replayer = Replayer(self.spool, self.run_id, http)
         failures = 0
+        contact = time.monotonic()
         try:
             while True:
                 with self._cond:
@@ -233,10 +259,23 @@ class Transport:
                         replayer.offset >= self._written or time.monotonic() < self._retry_at
                     ):
                         pending = replayer.offset < self._written
-                        self._cond.wait(self._retry_at - time.monotonic() if pending else None)
+                        quiet = time.monotonic() - contact
+                        if pending:
+                            self._cond.wait(self._retry_at - time.monotonic())
+                        elif not self._reached:  # offline from the start: nobody to tell
+                            self._cond.wait()
+                        elif quiet >= self._heartbeat_s:
+                            break
+                        else:
+                            self._cond.wait(self._heartbeat_s - quiet)
                     if self._stopping:
                         return
+                    idle = replayer.offset >= self._written
                     end, closing, deadline = self._written, self._closing, self._deadline
+                if idle:  # nothing to deliver for a while: say the script is alive
+                    _heartbeat(http, self.run_id)
+                    contact = time.monotonic()
+                    continue
                 timeout = None if deadline is None else max(0.2, deadline - time.monotonic())
                 result = replayer.deliver_next(end, timeout)
                 if result is None:
@@ -266,6 +305,7 @@ class Transport:
                     log.info("runyard: server at %s reachable again", self._url)
                 failures = 0
                 self._reached = True
+                contact = time.monotonic()  # a delivery is a heartbeat too
                 with self._cond:
                     self._acked = replayer.offset
                     self._cond.notify_all()

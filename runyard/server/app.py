@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import compile_path
 
 from runyard import __version__
@@ -30,6 +31,7 @@ from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
+from runyard.server.auth import BrowserGuard, require_declared_media_type
 from runyard.server.events import EventHub
 from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
@@ -42,16 +44,19 @@ from runyard.server.routes import (
     experiments,
     export,
     health,
+    heartbeat,
     jobs,
     lifecycle,
     logs,
     metrics,
     queue,
     runs,
+    session,
     system,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
+from runyard.server.sessions import SessionBook
 from runyard.store import Store, faults
 
 log = logging.getLogger("runyard.server")
@@ -192,6 +197,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         title="runyard",
         version=__version__,
         description="Run, track and see machine-learning training.",
+        dependencies=[Depends(require_declared_media_type)],
     )
     app.state.settings = settings
     app.state.store = store
@@ -207,13 +213,28 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export, datasets, system):
+    for module in (*routers, compare, queue, events, export, datasets, system, session, heartbeat):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
     token = settings.token_value
     if token:
-        app.add_middleware(TokenAuth, token=token)
+        app.state.sessions = SessionBook(store.sessions, token, settings.session_ttl_s)
+        app.add_middleware(TokenAuth, token=token, sessions=app.state.sessions)
+    if settings.cors_origins:  # outside auth: a preflight carries no credentials
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["authorization", "content-type", "last-event-id"],
+            allow_credentials=True,
+        )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BrowserGuard,
+        allowed_hosts=settings.allowed_hosts,
+        bound=settings.host,
+        cors_origins=settings.cors_origins,
+    )
     return app

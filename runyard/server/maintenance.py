@@ -60,6 +60,7 @@ class Maintenance:
                 self.store.run_files.scan(run_id, path)
                 if self.capture is not None and spec and attempt:
                     self.capture.scan(run_id, path, JobSpec.from_dict(spec), attempt, created_at)
+        self.store.heartbeats.sweep(self.settings.heartbeat_timeout_s)
         now = time.monotonic()
         if now - self._last_compact >= self.settings.compact_interval_s:
             self._last_compact = now

@@ -127,6 +127,11 @@ class RunCreate(_In):
         description="When a tracked run really started, UNIX seconds (an offline run being "
         "synced keeps its real duration); no later than now.",
     )
+    heartbeat_timeout_s: Annotated[float, Field(gt=0, le=30 * 86400)] | None = Field(
+        default=None,
+        description="A tracked-only run is failed as lost after this long without a "
+        "heartbeat (RUNYARD_HEARTBEAT_TIMEOUT_S when unset).",
+    )
     # A job: with a command, runyard queues and runs it (design.md §3).
     command: (
         Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]

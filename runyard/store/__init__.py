@@ -12,12 +12,14 @@ from runyard.store.db import is_current, make_engine, upgrade
 from runyard.store.events import Events
 from runyard.store.experiments import Experiments
 from runyard.store.files import Files
+from runyard.store.heartbeats import Heartbeats
 from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
 from runyard.store.queue import Queue
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
+from runyard.store.sessions import Sessions
 
 
 class Store:
@@ -37,6 +39,8 @@ class Store:
         self.queue = Queue(engine, self.runs)
         self.datasets = Datasets(engine)
         self.dataset_jobs = DatasetJobs(engine)
+        self.sessions = Sessions(engine)
+        self.heartbeats = Heartbeats(engine, self.run_state, self.events)
 
     @classmethod
     def open(

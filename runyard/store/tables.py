@@ -72,6 +72,8 @@ runs = sa.Table(
     sa.Column("cancel_rollback", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("reason", sa.Text, nullable=True),  # why it ended as it did, in words
     sa.Column("checklist", Json, nullable=True),  # expected outputs, checked when it ended
+    sa.Column("heartbeat_at", sa.Float, nullable=True),  # the SDK's last sign of life
+    sa.Column("heartbeat_timeout_s", sa.Float, nullable=True),  # None: the server's default
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("ended_at", sa.Float, nullable=True),
@@ -294,4 +296,16 @@ events = sa.Table(
     sa.Column("run_id", sa.String(RUN_ID_LEN), nullable=True),
     sa.Column("data", Json, nullable=False),
     sa.Index("ix_events_run_id", "run_id", "id"),
+)
+
+# Dashboard logins: the key is an HMAC of the cookie's random id under the server's secret, so
+# neither a stolen database nor another server's cookie opens a session.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Index("ix_sessions_expires_at", "expires_at"),
 )

@@ -74,6 +74,8 @@ async def ingest_metrics(run_id: str, request: Request, store: StoreDep) -> Inge
         store.metrics.ingest, run_id, series, source=batch.source, seq=batch.seq
     )
     request.app.state.ingest_meter.add(result.accepted)
+    if store.heartbeats.due(run_id):  # points are a sign of life (a lost run comes back)
+        await run_in_threadpool(store.heartbeats.beat, run_id)
     return IngestOut(accepted=result.accepted, duplicate=result.duplicate)
 
 

@@ -37,6 +37,7 @@ JOB_FIELDS = frozenset(RunCreate.model_fields) - {
     "tags",
     "notes",
     "started_at",
+    "heartbeat_timeout_s",
 }
 
 
@@ -60,6 +61,8 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         started_at=body.started_at,
     )
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
+    if body.heartbeat_timeout_s is not None:
+        store.heartbeats.beat(run.id, timeout_s=body.heartbeat_timeout_s)
     store.events.emit(
         "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
     )

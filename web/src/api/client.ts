@@ -31,6 +31,11 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   } catch {
     throw new ApiError(0, "network", "Cannot reach the runyard server.");
   }
+  if (res.status === 401 && path !== "/api/session") {
+    // A token protects this server and the session is over (or never was): log in again.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+  }
   if (!res.ok) {
     let code = `http_${res.status}`;
     let message = `${res.status} ${res.statusText}`;

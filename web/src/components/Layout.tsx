@@ -4,6 +4,7 @@ import { useEffect } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { useLiveState } from "../api/live";
 import { FaultBanner } from "./FaultBanner";
+import { LogOut } from "./LogOut";
 
 const NAV = [
   { to: "/", label: "Overview", end: true },
@@ -61,6 +62,7 @@ export function Layout() {
           ))}
         </nav>
         <LiveIndicator />
+        <LogOut />
       </header>
       {state === "offline" ? (
         <div className="offline-banner" role="alert" data-error="network">

@@ -63,6 +63,11 @@ export function RunRow({
       </div>
       <div role="cell" className="cell c-status">
         <StatusBadge status={run.status} />
+        {run.reason?.startsWith("lost:") ? (
+          <span className="status-note" title={run.reason}>
+            no heartbeat
+          </span>
+        ) : null}
         {run.early_stopped ? (
           <div className="small muted early-note">
             <span aria-hidden="true">■ </span>early-stopped
