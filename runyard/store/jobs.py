@@ -82,7 +82,9 @@ class Jobs:
             )
         )
         failed = unfinished.where(
-            dep.c.status.in_([RunStatus.FAILED.value, RunStatus.CANCELLED.value])
+            dep.c.status.in_(
+                [RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.PRUNED.value]
+            )
         )
         stmt = (
             sa.select(
