@@ -103,6 +103,8 @@ class Run:
     best: float | None = None  # best value of the primary metric by its goal
     best_step: int | None = None
     datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
+    sweep_id: str | None = None  # a sweep's trial: its sweep and trial number
+    trial: int | None = None
 
     @property
     def depends_on(self) -> list[str]:

@@ -46,11 +46,13 @@ from runyard.server.routes import (
     metrics,
     queue,
     runs,
+    sweeps,
     system,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
 from runyard.store import Store
+from runyard.sweeps.controller import SweepController
 
 log = logging.getLogger("runyard.server")
 
@@ -147,6 +149,9 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
     scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
     sampler = Sampler(store, settings, expected_gpus=gpus)
+    sweeper = SweepController(
+        store, settings, sweeps.submit_trial(scheduler, store), scheduler.wake
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -154,9 +159,11 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         maintenance.start()
         scheduler.start()
         sampler.start()
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             sampler.stop()
             scheduler.stop()
             maintenance.stop()
@@ -172,6 +179,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.scheduler = scheduler
     app.state.chart_cache = ChartCache()
     app.state.sampler = sampler
+    app.state.sweeper = sweeper
     app.state.ingest_meter = IngestMeter()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -181,6 +189,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
+    app.include_router(sweeps.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -299,6 +299,8 @@ class RunOut(_Out):
         default_factory=list,
         description='The dataset versions the run declared it used: [{"name", "version"}].',
     )
+    sweep_id: str | None = Field(default=None, description="The sweep this run is a trial of.")
+    trial: int | None = Field(default=None, description="Its trial number in that sweep.")
 
 
 class AttemptOut(_Out):

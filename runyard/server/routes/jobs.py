@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from runyard.entities import Expectation, JobSpec, Run, RunStatus
 from runyard.errors import BadRequest
 from runyard.runner import checklist
+from runyard.runner.scheduler import Scheduler
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
 from runyard.server.schemas import (
@@ -40,7 +41,32 @@ def _check_executable(argv0: str, cwd: Path, env: dict[str, str]) -> None:
 
 def submit(body: RunCreate, request: Request, store: Store) -> Run:
     """Check a job spec against this server, then queue it."""
-    scheduler = request.app.state.scheduler
+    return enqueue(body, request.app.state.scheduler, store)
+
+
+def enqueue(
+    body: RunCreate, scheduler: Scheduler, store: Store, sweep: tuple[str, int] | None = None
+) -> Run:
+    """Queue a checked job (a sweep's trial names its sweep and trial number)."""
+    spec = job_spec(body, scheduler)
+    run = store.jobs.submit(
+        spec,
+        experiment=body.experiment,
+        name=body.name,
+        params=body.params,
+        tags=body.tags,
+        notes=body.notes,
+        sweep=sweep,
+    )
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
+    scheduler.wake()
+    return run
+
+
+def job_spec(body: RunCreate, scheduler: Scheduler) -> JobSpec:
+    """The job spec of a body, checked against this server (cwd, executable, resources)."""
     assert body.command is not None
     cwd = Path(body.cwd) if body.cwd else Path.cwd()
     if not cwd.is_absolute():
@@ -58,7 +84,7 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         raise BadRequest(
             f"the job asks for {body.cpus} CPU slot(s); this server has {resources.total_cpus}"
         )
-    spec = JobSpec(
+    return JobSpec(
         command=body.command,
         cwd=str(cwd),
         env=body.env,
@@ -75,19 +101,6 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         expect=tuple(Expectation(**e.model_dump()) for e in body.expect),
         depends_on=tuple(body.depends_on),
     )
-    run = store.jobs.submit(
-        spec,
-        experiment=body.experiment,
-        name=body.name,
-        params=body.params,
-        tags=body.tags,
-        notes=body.notes,
-    )
-    store.events.emit(
-        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
-    )
-    scheduler.wake()
-    return run
 
 
 @router.post("/cancel", responses=CONFLICT)

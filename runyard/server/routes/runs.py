@@ -86,6 +86,7 @@ def list_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1), Digits] = 100,
     cursor: str | None = None,
+    sweep: Annotated[str | None, Query(description="Only the trials of this sweep.")] = None,
 ) -> Response:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
@@ -99,6 +100,7 @@ def list_runs(
             order_by=order_by,
             limit=limit,
             cursor=cursor,
+            sweep=sweep,
         )
     )
     out = RunList(runs=[RunOut.model_validate(r) for r in page.runs], next_cursor=page.next_cursor)
