@@ -31,7 +31,8 @@ def _body(**over: Any) -> dict[str, Any]:
         "parallel": 2,
         "seed": 7,
         "command": program("sweep_trial.py", *ARGS, "--steps", "8", "--sleep", "0.15"),
-        "max_retries": 0,
+        "max_retries": 2,  # a pruned trial is still never retried
+        "retry_delay_s": 0.05,
     }
     body.update(over)
     return body
