@@ -255,9 +255,12 @@ class SweepController:
             done = step
             if spec.pruner != "none" and trial.should_prune():
                 why = f"pruned at step {step}: {key} = {value:.4g}"
-                status = self.store.jobs.request_cancel(
-                    run.id, stop_as=RunStatus.PRUNED, reason=why
-                )
+                try:
+                    status = self.store.jobs.request_cancel(
+                        run.id, stop_as=RunStatus.PRUNED, reason=why
+                    )
+                except Conflict:
+                    break  # it ended meanwhile: the next pass tells how
                 if status is RunStatus.PRUNED:  # it was waiting: ended at once
                     self.store.events.emit("status", run.id, status="pruned", reason=why)
                 self._wake_scheduler()
