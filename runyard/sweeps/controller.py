@@ -204,10 +204,9 @@ class SweepController:
 
     def _start_trial(self, sweep: Sweep, spec: SweepSpec, number: int, params: Any) -> None:
         try:
-            run = self._submit(sweep, spec, number, dict(params))
+            self._submit(sweep, spec, number, dict(params))  # emits the run's "created"
         except Conflict:
             return  # submitted by an earlier pass; its run will be found next time
-        self.store.events.emit("sweep", run.id, sweep_id=sweep.id, trial=number)
 
     def _tell(self, sweep: Sweep, spec: SweepSpec, study: Any, number: int, run: Run) -> bool:
         from optuna.trial import TrialState

@@ -54,7 +54,8 @@ def _study(home: Path, sweep_id: str) -> optuna.Study:
     )
 
 
-def test_a_sweep_runs_its_trials_as_runs_and_prunes_bad_ones(jobs: LiveClient) -> None:
+def test_a_sweep_runs_its_trials_as_runs_and_prunes_bad_ones(sweep_jobs: LiveClient) -> None:
+    jobs = sweep_jobs  # on SQLite and on PostgreSQL
     r = jobs.post("/api/sweeps", json=_body())
     assert r.status_code == 201, r.text
     sweep_id = r.json()["id"]
