@@ -159,8 +159,16 @@ class SweepController:
             except Exception:
                 log.exception("sweep %s: pass failed", sweep.id)
         for gone in set(self._studies) - {s.id for s in running}:
-            del self._studies[gone]
+            self._close(self._studies.pop(gone))
         return bool(running)
+
+    @staticmethod
+    def _close(study: Any) -> None:
+        """An ended sweep's unfinished trials are told FAIL: their runs are being cancelled."""
+        from optuna.trial import TrialState
+
+        for ft in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(ft.number, state=TrialState.FAIL, skip_if_finished=True)
 
     def study(self, sweep: Sweep, spec: SweepSpec) -> optuna.Study:
         study = self._studies.get(sweep.id)
@@ -279,7 +287,8 @@ class SweepController:
         return True
 
     def cancel_trials(self, sweep_id: str) -> None:
-        """Stop a sweep's unfinished trials (it was stopped, or it cannot go on)."""
+        """Stop a sweep's unfinished trials (it was stopped, or it cannot go on); the next
+        pass tells Optuna."""
         for run in self.store.sweeps.trials(sweep_id):
             if run.status.is_terminal():
                 continue
@@ -288,6 +297,7 @@ class SweepController:
             except Conflict:
                 continue  # ended meanwhile
         self._wake_scheduler()
+        self._wake.set()
 
     @staticmethod
     def _best_words(study: Any) -> str:

@@ -127,6 +127,9 @@ def test_stop_cancels_the_running_trials_and_asks_no_more(jobs: LiveClient) -> N
     wait_for(jobs, lambda: all(t["status"] == "cancelled" for t in _trials(jobs, sweep_id)))
     assert len(_trials(jobs, sweep_id)) == 2
     assert jobs.post(f"/api/sweeps/{sweep_id}/stop").status_code == 409
+    home = jobs.app.state.settings.home
+    wait_for(jobs, lambda: all(t.state.is_finished() for t in _study(home, sweep_id).trials))
+    assert {t.state for t in _study(home, sweep_id).trials} == {TrialState.FAIL}
 
 
 def test_bad_sweeps_are_refused_and_nothing_is_created(jobs: LiveClient) -> None:
