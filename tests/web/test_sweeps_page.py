@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def sweep_server(bundle: Path, tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "home", "--slots", "4").wait_ready()
+    srv = ServerProcess(tmp_path / "home", "--slots", "4").wait_ready(timeout=90)
     yield srv
     srv.stop()
 

@@ -144,7 +144,9 @@ function SweepDetail({ id }: { id: string }) {
               <span data-testid="sweep-status">{s.status}</span> · {s.objective} · sampler {s.sampler} · pruner{" "}
               {s.pruner} · {trials.length}/{s.max_trials} trials, {s.parallel} at a time
             </p>
-            {s.message ? <p role={s.status === "failed" ? "alert" : undefined}>{s.message}</p> : null}
+            {s.message && s.status !== "completed" ? (
+              <p role={s.status === "failed" ? "alert" : undefined}>{s.message}</p>
+            ) : null}
             {s.best ? (
               <p data-testid="best">
                 Best: <Link to={`/runs/${enc(s.best.run_id)}`}>trial {s.best.trial}</Link> ={" "}
@@ -211,11 +213,14 @@ function Parallel({ sweep, trials, width }: { sweep: Sweep; trials: Trial[]; wid
   const h = 220;
   const pad = 24;
   const x = (i: number) => pad + (i * (width - 2 * pad)) / Math.max(1, names.length - 1);
-  const scale = (name: string): ((v: unknown) => number | null) => {
+  const ticks: { y: number; text: string }[][] = [];
+  const scale = (name: string, axis: number): ((v: unknown) => number | null) => {
     const spec = sweep.space[name];
     if (spec?.type === "categorical") {
       const choices = (spec.choices ?? []).map(String);
-      return (v) => pad + ((choices.indexOf(String(v)) + 0.5) / choices.length) * (h - 2 * pad);
+      const at = (c: string) => pad + ((choices.indexOf(c) + 0.5) / choices.length) * (h - 2 * pad);
+      ticks[axis] = choices.map((c) => ({ y: at(c), text: c }));
+      return (v) => at(String(v));
     }
     const log = spec?.log ?? false;
     const vals = trials
@@ -224,6 +229,8 @@ function Parallel({ sweep, trials, width }: { sweep: Sweep; trials: Trial[]; wid
       .map((v) => (log ? Math.log10(v) : v));
     const lo = Math.min(...vals);
     const hi = Math.max(...vals);
+    const shown = (x: number) => fmt(log ? 10 ** x : x);
+    ticks[axis] = vals.length ? [{ y: h - pad, text: shown(lo) }, { y: pad, text: shown(hi) }] : [];
     return (v) => {
       const n = num(v);
       if (n === null || !Number.isFinite(n) || vals.length === 0) return null;
@@ -231,7 +238,7 @@ function Parallel({ sweep, trials, width }: { sweep: Sweep; trials: Trial[]; wid
       return h - pad - t * (h - 2 * pad);
     };
   };
-  const scales = names.map(scale);
+  const scales = names.map((n, i) => scale(n, i));
   return (
     <svg width={width} height={h} role="img" aria-label="parallel coordinates" data-testid="parallel">
       {names.map((n, i) => (
@@ -240,6 +247,11 @@ function Parallel({ sweep, trials, width }: { sweep: Sweep; trials: Trial[]; wid
           <text x={x(i)} y={14} textAnchor="middle" fontSize={11} fill="currentColor">
             {n}
           </text>
+          {(ticks[i] ?? []).map((t) => (
+            <text key={t.text} x={x(i) + 4} y={t.y + 4} fontSize={10} fill="currentColor" opacity={0.7}>
+              {t.text}
+            </text>
+          ))}
         </g>
       ))}
       {trials.map((t) => {
