@@ -13,7 +13,7 @@ from runyard.store.tables import runs
 GROUPS: dict[str, tuple[RunStatus, ...]] = {
     "active": (RunStatus.STARTING, RunStatus.RUNNING),
     "queued": (RunStatus.QUEUED, RunStatus.RETRYING),
-    "completed": (RunStatus.COMPLETED, RunStatus.PRUNED),  # pruned is no failure
+    "completed": (RunStatus.COMPLETED,),
     "failed": (RunStatus.FAILED, RunStatus.CANCELLED),
 }
 

@@ -49,4 +49,4 @@ def test_a_pruned_stop_ends_pruned(store: Store) -> None:
     store.jobs.claim(plain, "local", [])
     store.jobs.request_cancel(plain)
     assert store.jobs.stop_ending(plain) == (RunStatus.CANCELLED, "cancelled by request")
-    assert store.queue.counts()["completed"] == 1 and store.queue.counts()["failed"] == 0
+    assert store.queue.counts()["failed"] == 0  # pruned is no failure
