@@ -66,6 +66,7 @@ bench: $(STAMP) web
 	$(BIN)/python benchmarks/dataset_bench.py
 	$(BIN)/python benchmarks/telemetry_bench.py
 	$(BIN)/python benchmarks/ui_bench.py
+	$(BIN)/python benchmarks/sweep_bench.py
 
 screenshots: setup
 	$(BIN)/python scripts/screenshots.py

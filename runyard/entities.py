@@ -23,6 +23,7 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PRUNED = "pruned"  # a sweep trial its pruner stopped: terminal, not a failure
 
     def is_terminal(self) -> bool:
         return self in _TERMINAL_RUN
@@ -31,7 +32,9 @@ class RunStatus(StrEnum):
         return self in (RunStatus.STARTING, RunStatus.RUNNING)
 
 
-_TERMINAL_RUN = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+_TERMINAL_RUN = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.PRUNED}
+)
 
 
 class AttemptStatus(StrEnum):
@@ -100,6 +103,8 @@ class Run:
     best: float | None = None  # best value of the primary metric by its goal
     best_step: int | None = None
     datasets: list[dict[str, str]] = field(default_factory=list)  # [{"name", "version"}] used
+    sweep_id: str | None = None  # a sweep's trial: its sweep and trial number
+    trial: int | None = None
 
     @property
     def depends_on(self) -> list[str]:

@@ -15,6 +15,7 @@ from runyard.cli import (
     jobs,
     runs,
     server,
+    sweep,
     sync,
     system,
     watch,
@@ -44,6 +45,7 @@ app.command()(demo.demo)
 app.command()(system.system)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
+app.add_typer(sweep.app, name="sweep")
 
 
 def _version(value: bool) -> None:

@@ -204,7 +204,7 @@ def logs(
 
 
 def _settled(status: str) -> bool:
-    return status in ("completed", "failed", "cancelled")
+    return status in ("completed", "failed", "cancelled", "pruned")
 
 
 def check(

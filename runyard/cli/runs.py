@@ -19,6 +19,7 @@ STATUS_STYLE = {
     "completed": "green",
     "failed": "red",
     "cancelled": "magenta",
+    "pruned": "dark_orange",
 }
 
 

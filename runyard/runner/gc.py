@@ -72,7 +72,8 @@ def _score(record: CheckpointRecord, key: str | None) -> float | None:
 def surplus_checkpoints(store: Store, keep_last: int) -> list[Removal]:
     """Checkpoints beyond the last ``keep_last`` of each ended run, the best one always kept."""
     found = []
-    for run in _all_runs(store, [RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED]):
+    ended = [RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.PRUNED]
+    for run in _all_runs(store, ended):
         records = sorted(store.files.checkpoints(run.id), key=lambda c: (c.created_at, c.step or 0))
         if len(records) <= keep_last:
             continue

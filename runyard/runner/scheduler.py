@@ -251,9 +251,8 @@ class Scheduler:
         elif status is AttemptStatus.CANCELLED:
             if cancel:  # rollback requested
                 self._rollback(launch.run_id, launch.attempt, run_dir)
-            self._end_run(
-                launch.run_id, RunStatus.CANCELLED, "cancelled by request", (spec, run_dir)
-            )
+            end_as, why = self.store.jobs.stop_ending(launch.run_id)  # cancelled, or pruned
+            self._end_run(launch.run_id, end_as, why, (spec, run_dir))
         elif policy.should_retry(spec, status, launch.attempt, failure):
             delay = policy.retry_delay(spec, launch.attempt)
             reason = f"attempt {launch.attempt} {verdict.reason}; retrying in {delay:.1f} s"

@@ -52,12 +52,14 @@ from runyard.server.routes import (
     queue,
     runs,
     session,
+    sweeps,
     system,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
 from runyard.server.sessions import SessionBook
 from runyard.store import Store, faults
+from runyard.sweeps.controller import SweepController
 
 log = logging.getLogger("runyard.server")
 
@@ -178,6 +180,9 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
     scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
     sampler = Sampler(store, settings, expected_gpus=gpus)
+    sweeper = SweepController(
+        store, settings, sweeps.submit_trial(scheduler, store), scheduler.wake
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -185,9 +190,11 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         maintenance.start()
         scheduler.start()
         sampler.start()
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             sampler.stop()
             scheduler.stop()
             maintenance.stop()
@@ -204,6 +211,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.scheduler = scheduler
     app.state.chart_cache = ChartCache()
     app.state.sampler = sampler
+    app.state.sweeper = sweeper
     app.state.ingest_meter = IngestMeter()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -215,6 +223,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     for module in (*routers, compare, queue, events, export, datasets, system, session, heartbeat):
         app.include_router(module.router)
+    app.include_router(sweeps.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -378,6 +378,8 @@ class RunOut(_Out):
         description="Params longer than 1 KB that a listing cut short (to a string); "
         "GET /api/runs/{id} has them whole.",
     )
+    sweep_id: str | None = Field(default=None, description="The sweep this run is a trial of.")
+    trial: int | None = Field(default=None, description="Its trial number in that sweep.")
 
 
 class AttemptOut(_Out):

@@ -20,6 +20,7 @@ from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
 from runyard.store.sessions import Sessions
+from runyard.store.sweeps import Sweeps
 
 
 class Store:
@@ -41,6 +42,7 @@ class Store:
         self.dataset_jobs = DatasetJobs(engine)
         self.sessions = Sessions(engine)
         self.heartbeats = Heartbeats(engine, self.run_state, self.events)
+        self.sweeps = Sweeps(engine, self.runs)
 
     @classmethod
     def open(

@@ -52,6 +52,7 @@ class Jobs:
         params: dict[str, Any] | None = None,
         tags: Sequence[str] = (),
         notes: str = "",
+        sweep: tuple[str, int] | None = None,
     ) -> Run:
         with self._engine.connect() as conn:
             for dep in spec.depends_on:
@@ -67,6 +68,7 @@ class Jobs:
             status=RunStatus.QUEUED,
             priority=spec.priority,
             depends_on=spec.depends_on,
+            sweep=sweep,
         )
         return run
 
@@ -82,7 +84,9 @@ class Jobs:
             )
         )
         failed = unfinished.where(
-            dep.c.status.in_([RunStatus.FAILED.value, RunStatus.CANCELLED.value])
+            dep.c.status.in_(
+                [RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.PRUNED.value]
+            )
         )
         stmt = (
             sa.select(
@@ -259,9 +263,18 @@ class Jobs:
             ).scalar()
         return float(value) if value is not None else None
 
-    def request_cancel(self, run_id: str, rollback: bool = False) -> RunStatus:
+    def request_cancel(
+        self,
+        run_id: str,
+        rollback: bool = False,
+        *,
+        stop_as: RunStatus = RunStatus.CANCELLED,
+        reason: str | None = None,
+    ) -> RunStatus:
         """Queued or retrying runs are cancelled at once; active ones are flagged for the
-        scheduler, which stops the process. Answers the run's status after the request."""
+        scheduler, which stops the process. Answers the run's status after the request.
+
+        ``stop_as`` is the status the stop ends in: ``pruned`` when a sweep's pruner asks."""
         now = time.time()
         with self._engine.begin() as conn:
             row = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).first()
@@ -275,22 +288,41 @@ class Jobs:
                     runs.update()
                     .where(runs.c.id == run_id, runs.c.status == status.value)
                     .values(
-                        status=RunStatus.CANCELLED.value,
-                        reason="cancelled before it ran"
-                        if status is RunStatus.QUEUED
-                        else "cancelled while waiting to retry",
+                        status=stop_as.value,
+                        reason=reason
+                        or (
+                            "cancelled before it ran"
+                            if status is RunStatus.QUEUED
+                            else "cancelled while waiting to retry"
+                        ),
                         ended_at=now,
                         retry_at=None,
                         updated_at=now,
                     )
                 )
-                return RunStatus.CANCELLED
+                return stop_as
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
-                .values(cancel_requested=True, cancel_rollback=rollback, updated_at=now)
+                .values(
+                    cancel_requested=True,
+                    cancel_rollback=rollback,
+                    stop_as=None if stop_as is RunStatus.CANCELLED else stop_as.value,
+                    stop_reason=reason,
+                    updated_at=now,
+                )
             )
             return status
+
+    def stop_ending(self, run_id: str) -> tuple[RunStatus, str]:
+        """The status and reason a requested stop of an active run ends in."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(runs.c.stop_as, runs.c.stop_reason).where(runs.c.id == run_id)
+            ).first()
+        if row is None or row.stop_as is None:
+            return RunStatus.CANCELLED, "cancelled by request"
+        return RunStatus(row.stop_as), row.stop_reason or row.stop_as
 
     def cancel_flags(self, run_id: str) -> bool | None:
         """None when no cancel was asked for the run; else whether a rollback was."""

@@ -124,6 +124,7 @@ class RunQuery:
     order_by: str | None = None
     limit: int = 100
     cursor: str | None = None
+    sweep: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ def _to_run(row: sa.Row[Any], summaries: _Summaries | None = None) -> Run:
         priority=m["priority"],
         best=primary[1] if primary else None,
         best_step=primary[2] if primary else None,
+        sweep_id=m["sweep_id"],
+        trial=m["trial"],
     )
 
 
@@ -219,6 +222,7 @@ class Runs:
         run_id: str | None = None,
         depends_on: Sequence[str] = (),
         started_at: float | None = None,
+        sweep: tuple[str, int] | None = None,
     ) -> Run:
         """A new run; a caller-chosen ``run_id`` that exists already is a Conflict.
 
@@ -231,6 +235,15 @@ class Runs:
             experiment_id = ensure_experiment(conn, experiment)
             if chosen and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first():
                 raise Conflict(f"run {run_id!r} exists already")
+            if (
+                sweep
+                and conn.execute(
+                    sa.select(runs.c.id).where(
+                        runs.c.sweep_id == sweep[0], runs.c.trial == sweep[1]
+                    )
+                ).first()
+            ):
+                raise Conflict(f"sweep {sweep[0]!r} has a run for trial {sweep[1]} already")
             conn.execute(
                 runs.insert().values(
                     id=run_id,
@@ -247,6 +260,8 @@ class Runs:
                     created_at=began,
                     started_at=began if status is RunStatus.RUNNING else None,
                     updated_at=now,
+                    sweep_id=sweep[0] if sweep else None,
+                    trial=sweep[1] if sweep else None,
                 )
             )
             if unique_tags:
@@ -321,6 +336,8 @@ class Runs:
             stmt = stmt.where(experiments.c.name == query.experiment)
         if query.status:
             stmt = stmt.where(runs.c.status.in_([s.value for s in query.status]))
+        if query.sweep is not None:
+            stmt = stmt.where(runs.c.sweep_id == query.sweep)
         if query.tag is not None:
             stmt = stmt.where(
                 sa.exists().where(run_tags.c.run_id == runs.c.id, run_tags.c.tag == query.tag)

@@ -81,6 +81,27 @@ runs = sa.Table(
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
     sa.Index("ix_runs_status_priority", "status", "priority", "created_at"),
     sa.Index("ix_runs_created", "created_at"),
+    # A sweep trial (migration 0011): one run per (sweep, trial number), ever.
+    sa.Column("sweep_id", sa.String(RUN_ID_LEN), nullable=True),
+    sa.Column("trial", sa.Integer, nullable=True),
+    sa.Column("stop_as", sa.String(16), nullable=True),  # the status a requested stop ends in
+    sa.Column("stop_reason", sa.Text, nullable=True),
+    sa.Index("ix_runs_sweep_trial", "sweep_id", "trial", unique=True),
+)
+
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("id", sa.String(RUN_ID_LEN), primary_key=True),
+    sa.Column("name", sa.String(KEY_LEN), nullable=False),
+    sa.Column("experiment", sa.String(KEY_LEN), nullable=False),
+    sa.Column("spec", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | completed | stopped | failed
+    sa.Column("message", sa.Text, nullable=True),  # why it ended, or what is wrong
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_sweeps_created", "created_at"),
 )
 
 run_tags = sa.Table(

@@ -7,6 +7,7 @@ import { OverviewPage } from "./pages/Overview";
 import { PipelinesPage } from "./pages/Pipelines";
 import { RunPage } from "./pages/Run";
 import { RunsPage } from "./pages/Runs";
+import { SweepsPage } from "./pages/Sweeps";
 
 export function App() {
   return (
@@ -19,6 +20,8 @@ export function App() {
         <Route path="pipelines" element={<PipelinesPage />} />
         <Route path="datasets" element={<DatasetsPage />} />
         <Route path="datasets/:name" element={<DatasetsPage />} />
+        <Route path="sweeps" element={<SweepsPage />} />
+        <Route path="sweeps/:id" element={<SweepsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -14,6 +14,7 @@ from runyard.capture.patterns import compile_patterns
 from runyard.entities import Expectation, JobSpec, Run, RunStatus
 from runyard.errors import BadRequest
 from runyard.runner import checklist
+from runyard.runner.scheduler import Scheduler
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
 from runyard.server.schemas import (
@@ -55,7 +56,35 @@ def _check_capture(body: RunCreate) -> None:
 
 def submit(body: RunCreate, request: Request, store: Store) -> Run:
     """Check a job spec against this server, then queue it."""
-    scheduler = request.app.state.scheduler
+    return enqueue(body, request.app.state.scheduler, store)
+
+
+def enqueue(
+    body: RunCreate, scheduler: Scheduler, store: Store, sweep: tuple[str, int] | None = None
+) -> Run:
+    """Queue a checked job (a sweep's trial names its sweep and trial number)."""
+    spec = job_spec(body, scheduler)
+    run = store.jobs.submit(
+        spec,
+        experiment=body.experiment,
+        name=body.name,
+        params=body.params,
+        tags=body.tags,
+        notes=body.notes,
+        sweep=sweep,
+    )
+    if body.goals:
+        store.metrics.set_goals(run.id, dict(body.goals))
+        run = store.runs.get(run.id)
+    store.events.emit(
+        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
+    )
+    scheduler.wake()
+    return run
+
+
+def job_spec(body: RunCreate, scheduler: Scheduler) -> JobSpec:
+    """The job spec of a body, checked against this server (cwd, executable, resources)."""
     assert body.command is not None
     cwd = Path(body.cwd) if body.cwd else Path.cwd()
     if not cwd.is_absolute():
@@ -74,7 +103,7 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         raise BadRequest(
             f"the job asks for {body.cpus} CPU slot(s); this server has {resources.total_cpus}"
         )
-    spec = JobSpec(
+    return JobSpec(
         command=body.command,
         cwd=str(cwd),
         env=body.env,
@@ -96,22 +125,6 @@ def submit(body: RunCreate, request: Request, store: Store) -> Run:
         captured_env=tuple(k for k in body.captured_env if k in body.env),
         executable=body.executable,
     )
-    run = store.jobs.submit(
-        spec,
-        experiment=body.experiment,
-        name=body.name,
-        params=body.params,
-        tags=body.tags,
-        notes=body.notes,
-    )
-    if body.goals:
-        store.metrics.set_goals(run.id, dict(body.goals))
-        run = store.runs.get(run.id)
-    store.events.emit(
-        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
-    )
-    scheduler.wake()
-    return run
 
 
 @router.post("/cancel", responses=CONFLICT)

@@ -107,6 +107,7 @@ def list_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1), Digits] = 100,
     cursor: str | None = None,
+    sweep: Annotated[str | None, Query(description="Only the trials of this sweep.")] = None,
 ) -> Response:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
@@ -120,6 +121,7 @@ def list_runs(
             order_by=order_by,
             limit=limit,
             cursor=cursor,
+            sweep=sweep,
         )
     )
     out = RunList(

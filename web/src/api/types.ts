@@ -8,7 +8,8 @@ export type RunStatus =
   | "retrying"
   | "completed"
   | "failed"
-  | "cancelled";
+  | "cancelled"
+  | "pruned";
 
 export type Goal = "min" | "max";
 

@@ -12,6 +12,7 @@ const NAV = [
   { to: "/compare", label: "Compare" },
   { to: "/pipelines", label: "Pipelines" },
   { to: "/datasets", label: "Datasets" },
+  { to: "/sweeps", label: "Sweeps" },
 ];
 
 function LiveIndicator() {

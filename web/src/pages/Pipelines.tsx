@@ -18,6 +18,7 @@ const ICON: Record<string, string> = {
   completed: "✓",
   failed: "✕",
   cancelled: "⊘",
+  pruned: "✂",
 };
 
 interface Node {

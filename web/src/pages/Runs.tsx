@@ -27,6 +27,7 @@ const STATUS_FILTERS: { value: string; label: string }[] = [
   { value: "completed", label: "Completed" },
   { value: "failed", label: "Failed" },
   { value: "cancelled", label: "Cancelled" },
+  { value: "pruned", label: "Pruned" },
 ];
 
 function clientValue(run: Run, key: SortKey, now: number): number | string | null {

@@ -1,0 +1,1 @@
+"""Sweeps: hyperparameter search whose trials are ordinary runs (design.md §1)."""
