@@ -74,6 +74,28 @@ def _scores(y_score: Any, n: int) -> FloatArray:
     return arr
 
 
+def check_classification(y_true: Any, y_score: Any) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Labels and scores as arrays, or BadRequest saying what is wrong (NumPy only: the SDK
+    calls it to refuse bad input at the call site without importing torch)."""
+    y0 = np.asarray(y_true)
+    scores = _scores(y_score, int(y0.shape[0]) if y0.ndim else -1)
+    return _labels(y_true, 2 if scores.ndim == 1 else int(scores.shape[1])), scores
+
+
+def check_segmentation(
+    masks: Any, preds: Any, num_classes: int | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    """Masks, predictions and the number of classes (background included), or BadRequest."""
+    y, p = _mask(masks, "masks"), _mask(preds, "preds")
+    if y.shape != p.shape:
+        raise BadRequest(f"masks have shape {y.shape} but preds have shape {p.shape}")
+    top = int(max(y.max(), p.max()))
+    k = num_classes if num_classes is not None else max(top, 1) + 1
+    if top >= k:
+        raise BadRequest(f"labels up to {top} but num_classes is {k}")
+    return y, p, k
+
+
 def roc_curve(y_true: Any, y_score: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(fpr, tpr, thresholds) at every distinct score, from (0, 0) — as scikit-learn's."""
     y = np.asarray(y_true).astype(np.float64)
@@ -110,9 +132,13 @@ def _per_class(y: npt.NDArray[np.int64], pred: npt.NDArray[np.int64], k: int) ->
     from monai.metrics.confusion_matrix import compute_confusion_matrix_metric, get_confusion_matrix
 
     eye = np.eye(k, dtype=np.float64)
-    counts = get_confusion_matrix(
-        torch.from_numpy(eye[pred]), torch.from_numpy(eye[y]), include_background=True
-    ).sum(dim=0)  # (k, 4): tp, fp, tn, fn
+    counts = (
+        get_confusion_matrix(
+            torch.from_numpy(eye[pred]), torch.from_numpy(eye[y]), include_background=True
+        )
+        .sum(dim=0)
+        .double()
+    )  # (k, 4): tp, fp, tn, fn
     out: dict[str, Any] = {"counts": counts.numpy().astype(int).tolist()}
     names = {
         "sensitivity": "sensitivity",
@@ -139,11 +165,9 @@ def classification(
     threshold: "0.5" (binary decision at 0.5), "youden" (the ROC point with the largest
     sensitivity + specificity − 1) or a number. Multi-class decisions are the arg-max.
     """
-    y0 = np.asarray(y_true)
-    scores = _scores(y_score, int(y0.shape[0]) if y0.ndim else -1)
+    y, scores = check_classification(y_true, y_score)
     binary = scores.ndim == 1
     k = 2 if binary else int(scores.shape[1])
-    y = _labels(y_true, k)
     notes: list[str] = []
     present = np.bincount(y, minlength=k)
     if binary:
@@ -242,13 +266,7 @@ def segmentation(masks: Any, preds: Any, *, num_classes: int | None = None) -> d
     from monai.metrics.meandice import compute_dice
     from monai.metrics.meaniou import compute_iou
 
-    y, p = _mask(masks, "masks"), _mask(preds, "preds")
-    if y.shape != p.shape:
-        raise BadRequest(f"masks have shape {y.shape} but preds have shape {p.shape}")
-    top = int(max(y.max(), p.max()))
-    k = num_classes if num_classes is not None else max(top, 1) + 1
-    if top >= k:
-        raise BadRequest(f"labels up to {top} but num_classes is {k}")
+    y, p, k = check_segmentation(masks, preds, num_classes)
     n = y.shape[0]
     dice, iou = np.empty((n, k - 1)), np.empty((n, k - 1))
     eye = torch.eye(k)

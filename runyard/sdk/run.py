@@ -204,6 +204,40 @@ class Run:
             raise ValueError(f"use_dataset takes 'name@version', not {ref!r}")
         self._put("dataset", {"dataset": ref})
 
+    def log_predictions(
+        self,
+        split: str,
+        *,
+        y_true: Any = None,
+        y_score: Any = None,
+        masks: Any = None,
+        preds: Any = None,
+        ids: Any = None,
+        class_names: list[str] | None = None,
+        threshold: str | float = "0.5",
+    ) -> Path:
+        """Store a split's predictions in ``eval/<split>.npz``; the server computes the metrics
+        (``<split>/auc``, ``<split>/dice``, …) and the report from it. Bad arrays raise
+        ValueError here, before anything is written."""
+        from runyard.errors import BadRequest
+        from runyard.evaluation import predictions
+
+        try:
+            arrays = predictions.build(
+                y_true=y_true,
+                y_score=y_score,
+                masks=masks,
+                preds=preds,
+                ids=ids,
+                class_names=class_names,
+                threshold=threshold,
+            )
+            path = predictions.write(self.dir, split, arrays)
+        except BadRequest as exc:
+            raise ValueError(exc.message) from None
+        self._put("predictions", {"split": split, "attempt": self.attempt})
+        return path
+
     # --- the end ---------------------------------------------------------------------------
 
     def finish(self, status: str = "completed") -> None:
