@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from runyard.entities import Goal
 from runyard.errors import NotFound, RunyardError
-from runyard.evaluation import predictions, report
+from runyard.evaluation import predictions, report, visuals
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
 from runyard.store import Store
@@ -93,3 +93,19 @@ def get_evaluation(run_id: str, store: StoreDep) -> EvaluationOut:
     worst-scored ids."""
     run = store.runs.get(run_id)
     return EvaluationOut(run_id=run_id, splits=report.run_report(Path(run.run_dir))["splits"])
+
+
+class VisualsOut(BaseModel):
+    """Per method: count, mean_roi_score, mean_roi_share, and images (id, roi_score,
+    roi_share, label, and the artifact paths of image, map and overlay)."""
+
+    run_id: str
+    methods: dict[str, dict[str, Any]]
+
+
+@router.get("/visuals")
+def get_visuals(run_id: str, store: StoreDep) -> VisualsOut:
+    """The saliency galleries of the run (`run.log_saliency`), with saliency-in-ROI scores;
+    the files download from `/api/runs/{id}/artifacts/{path}`."""
+    run = store.runs.get(run_id)
+    return VisualsOut(run_id=run_id, methods=visuals.galleries(Path(run.run_dir)))

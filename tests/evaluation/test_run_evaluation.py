@@ -95,3 +95,38 @@ def test_a_split_without_a_file_is_404(online: ServerProcess) -> None:
     r = httpx.post(f"{online.url}/api/runs/{run.id}/predictions", json={"split": "../x"})
     assert r.status_code == 400
     assert get(online.url, f"/api/runs/{run.id}/evaluation")["splits"] == {}
+
+
+def test_saliency_gallery_is_listed_with_roi_scores(online: ServerProcess) -> None:
+    from tests.evaluation.test_explain import _images, _net
+
+    images, rois = _images()
+    with runyard.init(experiment="eval") as run:
+        index = run.log_saliency(
+            images,
+            model=_net(),
+            target_layer="0",
+            roi_masks=rois,
+            ids=["a", "b/c", "d"],
+            class_idx=1,
+        )
+        uniform = run.log_saliency(images, np.ones((3, 32, 32)), method="uniform", roi_masks=rois)
+        with pytest.raises(ValueError, match="its layers: 0, 1"):
+            run.log_saliency(images, model=_net(), target_layer="nope")
+        with pytest.raises(ValueError, match="maps of shape"):
+            run.log_saliency(images, np.ones((2, 32, 32)), method="bad")
+    assert not (run.dir / "artifacts" / "visuals" / "bad").exists() or not list(
+        (run.dir / "artifacts" / "visuals" / "bad").glob("index.json")
+    )
+    assert [e["roi_score"] > 0.6 for e in index["images"]] == [True] * 3
+    assert uniform["images"][0]["roi_score"] == pytest.approx(64 / 1024)
+    out = get(online.url, f"/api/runs/{run.id}/visuals")["methods"]
+    assert sorted(out) == ["gradcam", "uniform"]
+    gallery = out["gradcam"]
+    assert gallery["count"] == 3 and gallery["mean_roi_share"] == pytest.approx(64 / 1024)
+    assert gallery["mean_roi_score"] == pytest.approx(
+        np.mean([e["roi_score"] for e in index["images"]])
+    )
+    assert [e["id"] for e in gallery["images"]] == ["a", "b/c", "d"]
+    png = httpx.get(f"{online.url}/api/runs/{run.id}/artifacts/{gallery['images'][1]['overlay']}")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
