@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -81,7 +82,16 @@ def evaluate(
         return
     if len(words) < 2:
         fail("usage: runyard eval RUN [--checkpoint best|last|NAME] -- CMD…", 2)
-    body = {"checkpoint": checkpoint, "split": split, "command": words[1:], "name": name}
+    keep = ("PATH", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")  # as `runyard submit` does
+    env = {k: os.environ[k] for k in keep if os.environ.get(k)}
+    body = {
+        "checkpoint": checkpoint,
+        "split": split,
+        "command": words[1:],
+        "name": name,
+        "cwd": os.getcwd(),
+        "env": env,
+    }
     run = client().request("POST", f"/api/runs/{words[0]}/evaluations", json=body)
     if as_json:
         print_json(run)

@@ -7,21 +7,25 @@ metrics `<split>/auc`, `<split>/dice`, … with goal "max", so compare marks the
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
-from runyard.entities import Goal
+from runyard.entities import Goal, Run
 from runyard.errors import NotFound, RunyardError
-from runyard.evaluation import predictions, report, visuals
+from runyard.evaluation import checkpoint, predictions, report, visuals
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
+from runyard.server.routes.jobs import submit
+from runyard.server.schemas import RunCreate, RunOut
 from runyard.store import Store
 from runyard.store.metrics import Series
 
@@ -92,7 +96,11 @@ def get_evaluation(run_id: str, store: StoreDep) -> EvaluationOut:
     """The report per split: metrics, ROC points, confusion matrix, per-class table, the
     worst-scored ids."""
     run = store.runs.get(run_id)
-    return EvaluationOut(run_id=run_id, splits=report.run_report(Path(run.run_dir))["splits"])
+    splits = report.run_report(Path(run.run_dir))["splits"]
+    for other in _evaluations_of(store, run):
+        for name, rep in report.run_report(Path(other.run_dir))["splits"].items():
+            splits[f"{name}@{other.id}"] = {**rep, "source_run": other.id}
+    return EvaluationOut(run_id=run_id, splits=splits)
 
 
 class VisualsOut(BaseModel):
@@ -108,4 +116,75 @@ def get_visuals(run_id: str, store: StoreDep) -> VisualsOut:
     """The saliency galleries of the run (`run.log_saliency`), with saliency-in-ROI scores;
     the files download from `/api/runs/{id}/artifacts/{path}`."""
     run = store.runs.get(run_id)
-    return VisualsOut(run_id=run_id, methods=visuals.galleries(Path(run.run_dir)))
+    methods = visuals.galleries(Path(run.run_dir))
+    for other in _evaluations_of(store, run):
+        for name, gallery in visuals.galleries(Path(other.run_dir)).items():
+            base = f"/api/runs/{other.id}/artifacts/"
+            images = [
+                {**e, **{k: base + e[k] for k in ("image", "map", "overlay")}}
+                for e in gallery["images"]
+            ]
+            methods[f"{name}@{other.id}"] = {**gallery, "images": images, "source_run": other.id}
+    return VisualsOut(run_id=run_id, methods=methods)
+
+
+LINKS = "evaluations.json"  # in the evaluated run's eval/: the ids of its evaluation runs
+
+
+def _evaluations_of(store: Store, run: Run) -> list[Run]:
+    path = Path(run.run_dir) / predictions.FOLDER / LINKS
+    try:
+        ids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    out = []
+    for other in ids:
+        try:
+            out.append(store.runs.get(str(other)))
+        except NotFound:
+            continue
+    return out
+
+
+class EvaluationIn(BaseModel):
+    command: list[str] = Field(min_length=1, description="argv of the evaluation program")
+    checkpoint: str = Field(default="best", description="best, last, or a checkpoint's name")
+    split: str = "test"
+    name: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+@router.post("/evaluations", status_code=201)
+def add_evaluation(run_id: str, body: EvaluationIn, request: Request, store: StoreDep) -> RunOut:
+    """Submit an evaluation job of one of the run's checkpoints (verified by SHA-256 first):
+    it gets RUNYARD_CHECKPOINT and RUNYARD_EVALUATES, and its report and visuals show on this
+    run too."""
+    run = store.runs.get(run_id)
+    predictions.check_split(body.split)
+    record = checkpoint.choose(run, store.files.checkpoints(run_id), body.checkpoint)
+    path = checkpoint.verified_path(run, record)
+    env = {
+        **body.env,
+        "RUNYARD_CHECKPOINT": str(path),
+        "RUNYARD_EVALUATES": run_id,
+        "RUNYARD_EVAL_SPLIT": body.split,
+    }
+    job = RunCreate(
+        command=body.command,
+        name=body.name or f"eval-{run.name}"[:100],
+        experiment=run.experiment,
+        params={"evaluates": run_id, "checkpoint": record.name, "split": body.split},
+        tags=["evaluation"],
+        cwd=body.cwd,
+        env=env,
+        max_retries=0,
+    )
+    evaluation = submit(job, request, store)
+    links = Path(run.run_dir) / predictions.FOLDER / LINKS
+    links.parent.mkdir(parents=True, exist_ok=True)
+    known = [str(i) for i in (json.loads(links.read_text()) if links.is_file() else [])]
+    tmp = links.with_name(f".{LINKS}.tmp")
+    tmp.write_text(json.dumps([*known, evaluation.id]))
+    os.replace(tmp, links)
+    return RunOut.model_validate(evaluation)
