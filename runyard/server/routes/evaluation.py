@@ -17,16 +17,17 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from runyard.entities import Goal, Run
-from runyard.errors import NotFound, RunyardError
+from runyard.errors import BadRequest, NotFound, RunyardError
 from runyard.evaluation import checkpoint, predictions, report, visuals
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
 from runyard.server.routes.jobs import submit
 from runyard.server.schemas import RunCreate, RunOut
 from runyard.store import Store
+from runyard.store.files import CheckpointRecord
 from runyard.store.metrics import Series
 
 log = logging.getLogger("runyard.server")
@@ -137,6 +138,8 @@ def _evaluations_of(store: Store, run: Run) -> list[Run]:
         ids = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
+    if not isinstance(ids, list):
+        return []
     out = []
     for other in ids:
         try:
@@ -155,6 +158,19 @@ class EvaluationIn(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
 
 
+def _job(run: Run, record: CheckpointRecord, body: EvaluationIn, env: dict[str, str]) -> RunCreate:
+    return RunCreate(
+        command=body.command,
+        name=body.name or f"eval-{run.name}"[:100],
+        experiment=run.experiment,
+        params={"evaluates": run.id, "checkpoint": record.name, "split": body.split},
+        tags=["evaluation"],
+        cwd=body.cwd,
+        env=env,
+        max_retries=0,
+    )
+
+
 @router.post("/evaluations", status_code=201)
 def add_evaluation(run_id: str, body: EvaluationIn, request: Request, store: StoreDep) -> RunOut:
     """Submit an evaluation job of one of the run's checkpoints (verified by SHA-256 first):
@@ -170,20 +186,16 @@ def add_evaluation(run_id: str, body: EvaluationIn, request: Request, store: Sto
         "RUNYARD_EVALUATES": run_id,
         "RUNYARD_EVAL_SPLIT": body.split,
     }
-    job = RunCreate(
-        command=body.command,
-        name=body.name or f"eval-{run.name}"[:100],
-        experiment=run.experiment,
-        params={"evaluates": run_id, "checkpoint": record.name, "split": body.split},
-        tags=["evaluation"],
-        cwd=body.cwd,
-        env=env,
-        max_retries=0,
-    )
+    try:
+        job = _job(run, record, body, env)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadRequest(f"evaluation job: {where}: {first['msg']}") from None
     evaluation = submit(job, request, store)
     links = Path(run.run_dir) / predictions.FOLDER / LINKS
     links.parent.mkdir(parents=True, exist_ok=True)
-    known = [str(i) for i in (json.loads(links.read_text()) if links.is_file() else [])]
+    known = [other.id for other in _evaluations_of(store, run)]
     tmp = links.with_name(f".{LINKS}.tmp")
     tmp.write_text(json.dumps([*known, evaluation.id]))
     os.replace(tmp, links)
