@@ -10,6 +10,7 @@ from runyard.cli import (
     dataset,
     db,
     demo,
+    evaluate,
     export,
     gc,
     jobs,
@@ -43,6 +44,7 @@ app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)
 app.command()(system.system)
+app.command("eval", help=evaluate.EVAL_HELP)(evaluate.evaluate)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(sweep.app, name="sweep")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from runyard.cli import _demo_fundus
 from runyard.cli._client import fail
 from runyard.cli.server import serve
 from runyard.config import Settings
@@ -48,6 +49,7 @@ def submit_demo(url: str, token: str | None = None) -> None:
             r = http.post("/api/runs", json=job)
             r.raise_for_status()
             typer.echo(f"submitted {job['name']:<20} {r.json()['id']}", err=True)
+        _demo_fundus.submit(http, url, headers)
     typer.echo(
         f"\n  runyard demo: the dashboard is at {url}/ (API docs at {url}/docs); "
         "watch with `runyard watch`, list with `runyard ls -e digits`\n",

@@ -42,6 +42,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "checkpoint": ("POST", "/api/runs/{id}/checkpoints"),
     "artifact": ("POST", "/api/runs/{id}/artifacts"),
     "dataset": ("POST", "/api/runs/{id}/datasets"),
+    "predictions": ("POST", "/api/runs/{id}/predictions"),
     "finish": ("POST", "/api/runs/{id}/finish"),
 }
 # 4xx answers that mean "not now" rather than "never".

@@ -212,6 +212,74 @@ class Run:
             raise ValueError(f"use_dataset takes 'name@version', not {ref!r}")
         self._put("dataset", {"dataset": ref})
 
+    def log_predictions(
+        self,
+        split: str,
+        *,
+        y_true: Any = None,
+        y_score: Any = None,
+        masks: Any = None,
+        preds: Any = None,
+        ids: Any = None,
+        class_names: list[str] | None = None,
+        threshold: str | float = "0.5",
+    ) -> Path:
+        """Store a split's predictions in ``eval/<split>.npz``; the server computes the metrics
+        (``<split>/auc``, ``<split>/dice``, …) and the report from it. Bad arrays raise
+        ValueError here, before anything is written."""
+        from runyard.errors import BadRequest
+        from runyard.evaluation import predictions
+
+        try:
+            arrays = predictions.build(
+                y_true=y_true,
+                y_score=y_score,
+                masks=masks,
+                preds=preds,
+                ids=ids,
+                class_names=class_names,
+                threshold=threshold,
+            )
+            path = predictions.write(self.dir, split, arrays)
+        except BadRequest as exc:
+            raise ValueError(exc.message) from None
+        self._put("predictions", {"split": split, "attempt": self.attempt})
+        return path
+
+    def log_saliency(
+        self,
+        images: Any,
+        maps: Any = None,
+        *,
+        model: Any = None,
+        target_layer: str | None = None,
+        method: str = "gradcam",
+        roi_masks: Any = None,
+        ids: Any = None,
+        labels: Any = None,
+        class_idx: int | None = None,
+    ) -> dict[str, Any]:
+        """Write a saliency gallery under ``artifacts/visuals/<method>/``: per image the image,
+        the map and an overlay (PNG), and with ``roi_masks`` the saliency-in-ROI score beside
+        the ROI's share of the image. Give ``maps``, or ``model`` and ``target_layer`` to
+        compute them with MONAI's Grad-CAM (``method="gradcam"``) or Grad-CAM++
+        (``"gradcampp"``). Returns the gallery's index; bad input raises ValueError."""
+        from runyard.errors import BadRequest
+        from runyard.evaluation import visuals
+
+        try:
+            if maps is None:
+                if model is None or target_layer is None:
+                    raise BadRequest("give maps, or a model and its target_layer")
+                from runyard.evaluation.explain import saliency
+
+                maps = saliency(model, images, target_layer, method, class_idx)
+            return visuals.write_gallery(
+                self.dir, method, images, maps, roi_masks=roi_masks, ids=ids, labels=labels
+            )
+        except BadRequest as exc:
+            raise ValueError(exc.message) from None
+
     # --- the end ---------------------------------------------------------------------------
 
     def finish(self, status: str = "completed") -> None:

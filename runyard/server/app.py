@@ -40,6 +40,7 @@ from runyard.server.routes import (
     checkpoints,
     compare,
     datasets,
+    evaluation,
     events,
     experiments,
     export,
@@ -221,7 +222,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export, datasets, system, session, heartbeat):
+    extra = (compare, queue, events, export, datasets, system, session, heartbeat, evaluation)
+    for module in (*routers, *extra):
         app.include_router(module.router)
     app.include_router(sweeps.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths

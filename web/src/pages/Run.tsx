@@ -12,6 +12,8 @@ import { ErrorState, Loading } from "../components/States";
 import { AttemptTimeline } from "../components/run/Attempts";
 import { ChecklistCards, ChecklistPanel } from "../components/run/Checklist";
 import { ConfigPanel } from "../components/run/Config";
+import { EvaluationPanel } from "../components/run/Evaluation";
+import { VisualsPanel } from "../components/run/Visuals";
 import { ArtifactsPanel, CheckpointsPanel } from "../components/run/Files";
 import { LogTail } from "../components/run/LogTail";
 import { RunCharts } from "../components/run/RunCharts";
@@ -33,6 +35,8 @@ const SECTIONS = [
   ["checkpoints", "Checkpoints"],
   ["artifacts", "Files"],
   ["checklist", "Checklist"],
+  ["evaluation", "Evaluation"],
+  ["visuals", "Visuals"],
 ] as const;
 
 export function RunPage() {
@@ -174,6 +178,12 @@ function RunView({ run }: { run: Run }) {
       </Deferred>
       <Deferred id="checklist">
         <ChecklistPanel query={checklist} />
+      </Deferred>
+      <Deferred id="evaluation">
+        <EvaluationPanel runId={run.id} />
+      </Deferred>
+      <Deferred id="visuals">
+        <VisualsPanel runId={run.id} />
       </Deferred>
     </div>
   );

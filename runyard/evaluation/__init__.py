@@ -1,0 +1,1 @@
+"""Evaluation: metrics from predictions and saliency maps, on MONAI (imported lazily)."""
