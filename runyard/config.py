@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     )
     warn_gpu_temp_c: float = Field(default=80.0, ge=0, description="GPU temperature warning at.")
     crit_gpu_temp_c: float = Field(default=90.0, ge=0, description="GPU temperature critical at.")
+    trash_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Days a deleted run waits in the trash (restorable) before `runyard gc` "
+        "removes it.",
+    )
 
     @model_validator(mode="after")
     def _warning_before_critical(self) -> Settings:

@@ -17,6 +17,7 @@ from runyard.cli import (
     server,
     sync,
     system,
+    trash,
     watch,
 )
 
@@ -42,6 +43,9 @@ app.command()(gc.gc)
 app.command()(sync.sync)
 app.command()(demo.demo)
 app.command()(system.system)
+app.command()(trash.rm)
+app.command()(trash.restore)
+app.command()(trash.archive)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
 

@@ -47,6 +47,7 @@ from runyard.server.routes import (
     queue,
     runs,
     system,
+    trash,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
@@ -181,6 +182,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
+    app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -62,6 +62,11 @@ class ExperimentOut(_Out):
     description: str
     created_at: datetime
     run_count: int
+    archived_at: datetime | None = Field(default=None, description="Hidden from lists since.")
+
+
+class ExperimentPatch(_In):
+    archived: bool = Field(description="Archive (hide from lists) or bring back.")
 
 
 class ExperimentList(BaseModel):

@@ -18,6 +18,7 @@ from runyard.store.queue import Queue
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
+from runyard.store.trash import Trash
 
 
 class Store:
@@ -37,6 +38,7 @@ class Store:
         self.queue = Queue(engine, self.runs)
         self.datasets = Datasets(engine)
         self.dataset_jobs = DatasetJobs(engine)
+        self.trash = Trash(engine, runs_root, self.events)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

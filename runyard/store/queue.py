@@ -20,7 +20,11 @@ GROUPS: dict[str, tuple[RunStatus, ...]] = {
 
 def queue_counts(conn: sa.Connection) -> dict[str, int]:
     """How many runs each group holds: one GROUP BY over the status index."""
-    rows = conn.execute(sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status))
+    rows = conn.execute(
+        sa.select(runs.c.status, sa.func.count())
+        .where(runs.c.deleted_at.is_(None))
+        .group_by(runs.c.status)
+    )
     by_status = {status: int(n) for status, n in rows}
     return {
         group: sum(by_status.get(s.value, 0) for s in statuses)
