@@ -267,7 +267,7 @@ class Runs:
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
             if row.deleted_at is not None:
-                raise NotFound(_deleted(run_id))
+                raise NotFound(_deleted(run_id), code="deleted")
             run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
             run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
             return run
@@ -318,7 +318,9 @@ class Runs:
             )
             if done.rowcount == 0:  # never written back to life: a deleted run stays deleted
                 gone = conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first()
-                raise NotFound(_deleted(run_id) if gone else f"no run {run_id!r}")
+                if gone:
+                    raise NotFound(_deleted(run_id), code="deleted")
+                raise NotFound(f"no run {run_id!r}")
             if tags is not None:
                 conn.execute(run_tags.delete().where(run_tags.c.run_id == run_id))
                 if values["tags"]:

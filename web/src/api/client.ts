@@ -54,6 +54,7 @@ export const api = {
   post: <T>(path: string, body?: unknown) => request<T>("POST", path, body ?? {}),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, body),
   del: (path: string) => request<void>("DELETE", path),
+  delete: <T>(path: string) => request<T>("DELETE", path),
 };
 
 /** Query-string from an object, skipping empty values. */

@@ -50,6 +50,18 @@ export function patchRun(qc: QueryClient, id: string, change: (run: Run) => Run)
   });
 }
 
+/** Drop a run from every cached list (deleted here or in another tab); its page refetches. */
+export function forgetRun(qc: QueryClient, id: string): void {
+  qc.setQueriesData<InfiniteData<RunList>>({ queryKey: ["runs"] }, (old) =>
+    old?.pages
+      ? { ...old, pages: old.pages.map((p) => ({ ...p, runs: p.runs.filter((r) => r.id !== id) })) }
+      : old,
+  );
+  for (const key of ["queue", "recent", "pipeline", "experiments"]) {
+    void qc.invalidateQueries({ queryKey: [key] });
+  }
+}
+
 function throttle(fn: () => void, ms: number): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   return () => {
@@ -61,7 +73,17 @@ function throttle(fn: () => void, ms: number): () => void {
   };
 }
 
-const KINDS = ["created", "status", "progress", "summary", "metrics", "queue", "checkpoint"];
+const KINDS = [
+  "created",
+  "status",
+  "progress",
+  "summary",
+  "metrics",
+  "queue",
+  "checkpoint",
+  "deleted",
+  "restored",
+];
 
 function handler(qc: QueryClient): (ev: LiveEvent) => void {
   const lists = throttle(() => void qc.invalidateQueries({ queryKey: ["runs"] }), 2000);
@@ -130,6 +152,17 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
           qc.setQueryData<Queue>(["queue"], (old) => (old ? { ...old, counts } : old));
         }
         queue();
+        break;
+      case "deleted":
+        if (!id) break;
+        forgetRun(qc, id);
+        void qc.invalidateQueries({ queryKey: ["run", id] });
+        break;
+      case "restored":
+        lists();
+        queue();
+        recent();
+        pipeline();
         break;
       case "checkpoint":
         if (!id) break;

@@ -52,6 +52,7 @@ export interface Experiment {
   description: string;
   created_at: string;
   run_count: number;
+  archived_at?: string | null;
 }
 
 export interface Progress {

@@ -13,6 +13,7 @@ import { AttemptTimeline } from "../components/run/Attempts";
 import { ChecklistCards, ChecklistPanel } from "../components/run/Checklist";
 import { ConfigPanel } from "../components/run/Config";
 import { ArtifactsPanel, CheckpointsPanel } from "../components/run/Files";
+import { DeleteRunButton, EditableName, NotesPanel, TagEditor } from "../components/run/Labels";
 import { LogTail } from "../components/run/LogTail";
 import { RunCharts } from "../components/run/RunCharts";
 import {
@@ -82,27 +83,26 @@ function RunView({ run }: { run: Run }) {
       </nav>
       <div className="page-head">
         <div className="min0">
-          <h1 className="run-title">{run.name}</h1>
+          <EditableName run={run} />
           <div className="row gap wrap">
             <StatusBadge status={run.status} />
             <EarlyStop run={run} total={total} />
             <code className="muted small">{run.id}</code>
             <CopyButton text={run.id} label="Copy id" />
-            {run.tags.map((t) => (
-              <Link key={t} className="chip" to={`/runs?tag=${encodeURIComponent(t)}`}>
-                {t}
-              </Link>
-            ))}
           </div>
+          <TagEditor run={run} />
           {run.reason ? (
             <p className={`reason tone-${statusTone(run.status)}`}>
               <strong>Reason:</strong> {run.reason}
             </p>
           ) : null}
         </div>
-        <Link className="btn" to={`/compare?runs=${run.id}`} title="Compare with other runs">
-          Compare…
-        </Link>
+        <div className="row gap">
+          <Link className="btn" to={`/compare?runs=${run.id}`} title="Compare with other runs">
+            Compare…
+          </Link>
+          <DeleteRunButton run={run} />
+        </div>
       </div>
 
       <div className="cards">
@@ -156,6 +156,7 @@ function RunView({ run }: { run: Run }) {
         ))}
       </nav>
 
+      <NotesPanel run={run} />
       <RunCharts run={run} />
       <Deferred id="logs" minHeight={240}>
         <LogTail run={run} />
