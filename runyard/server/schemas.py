@@ -402,7 +402,9 @@ class QueueCounts(BaseModel):
     active: int = Field(description="starting + running")
     queued: int = Field(description="queued + retrying")
     completed: int
-    failed: int = Field(description="failed + cancelled")
+    failed: int = Field(description="failed only: cancelled and pruned are counted apart")
+    cancelled: int = 0
+    pruned: int = Field(default=0, description="sweep trials its pruner stopped")
 
 
 class QueueOut(BaseModel):
@@ -411,6 +413,8 @@ class QueueOut(BaseModel):
     queued: list[RunOut]
     completed: list[RunOut]
     failed: list[RunOut]
+    cancelled: list[RunOut] = Field(default_factory=list)
+    pruned: list[RunOut] = Field(default_factory=list)
 
 
 class SeriesIn(_In):
@@ -472,6 +476,11 @@ class GpuOut(_Out):
     temperature: float | None = Field(description="°C.")
     status: HealthStatus
     error: str | None = Field(default=None, description="What NVML could not read, if anything.")
+    memory_errors: int | None = Field(
+        default=None,
+        description="Uncorrected ECC memory errors since the driver loaded (null without ECC); "
+        "any makes the GPU critical.",
+    )
 
 
 class SystemOut(_Out):

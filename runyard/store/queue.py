@@ -1,4 +1,4 @@
-"""The queue at a glance: runs in the four groups the dashboard shows, with their totals."""
+"""The queue at a glance: runs in the groups the dashboard shows, with their totals."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ GROUPS: dict[str, tuple[RunStatus, ...]] = {
     "active": (RunStatus.STARTING, RunStatus.RUNNING),
     "queued": (RunStatus.QUEUED, RunStatus.RETRYING),
     "completed": (RunStatus.COMPLETED,),
-    "failed": (RunStatus.FAILED, RunStatus.CANCELLED),
+    # Each way of ending short is counted apart: a cancel or a prune is not a failure.
+    "failed": (RunStatus.FAILED,),
+    "cancelled": (RunStatus.CANCELLED,),
 }
+_PRUNED = next((s for s in RunStatus if s.value == "pruned"), None)  # a sweep's stopped trial
+if _PRUNED is not None:
+    GROUPS["pruned"] = (_PRUNED,)
 
 
 def queue_counts(conn: sa.Connection) -> dict[str, int]:

@@ -230,25 +230,34 @@ export function useQueue() {
         active: "starting,running",
         queued: "queued,retrying",
         completed: "completed",
-        failed: "failed,cancelled",
+        failed: "failed",
+        cancelled: "cancelled",
       } as const;
       const lists = await Promise.all(
         Object.values(groups).map((status) =>
           api.get<RunList>(`/api/runs${qs({ status, limit: 12 })}`),
         ),
       );
-      const [active, queued, completed, failed] = lists.map((l) => l.runs) as [Run[], Run[], Run[], Run[]];
+      const [active, queued, completed, failed, cancelled] = lists.map((l) => l.runs) as [
+        Run[],
+        Run[],
+        Run[],
+        Run[],
+        Run[],
+      ];
       return {
         counts: {
           active: active.length,
           queued: queued.length,
           completed: completed.length,
           failed: failed.length,
+          cancelled: cancelled.length,
         },
         active,
         queued,
         completed,
         failed,
+        cancelled,
       } satisfies Queue;
     },
   });

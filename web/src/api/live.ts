@@ -103,7 +103,8 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         if (!id) break;
         if (ev.status) {
           const status = ev.status;
-          patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? r.reason }));
+          // A status comes with its own reason or none: an old "retrying in" never outlives it.
+          patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? null }));
         }
         for (const key of ["run", "attempts", "checklist", "progress", "summary"]) {
           qc.invalidateQueries({ queryKey: [key, id] });

@@ -8,7 +8,8 @@ export type RunStatus =
   | "retrying"
   | "completed"
   | "failed"
-  | "cancelled";
+  | "cancelled"
+  | "pruned"; // a sweep trial its pruner stopped (newer servers)
 
 export type Goal = "min" | "max";
 
@@ -174,7 +175,14 @@ export interface Compare {
   metrics: CompareMetric[];
 }
 
-export type Counts = { active: number; queued: number; completed: number; failed: number };
+export type Counts = {
+  active: number;
+  queued: number;
+  completed: number;
+  failed: number;
+  cancelled?: number; // newer servers count cancelled and pruned apart from failed
+  pruned?: number;
+};
 
 export interface Queue {
   counts: Counts;
@@ -182,6 +190,8 @@ export interface Queue {
   queued: Run[];
   completed: Run[];
   failed: Run[];
+  cancelled?: Run[];
+  pruned?: Run[];
 }
 
 export type Health = "healthy" | "warning" | "critical";
@@ -201,6 +211,7 @@ export interface SystemInfo {
     utilization: number | null;
     temperature: number | null;
     status: Health;
+    memory_errors?: number | null; // uncorrected ECC errors (newer servers)
   }[];
 }
 

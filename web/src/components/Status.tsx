@@ -10,6 +10,7 @@ const RUN: Record<RunStatus, { icon: string; tone: string }> = {
   completed: { icon: "✓", tone: "ok" },
   failed: { icon: "✕", tone: "bad" },
   cancelled: { icon: "⊘", tone: "muted" },
+  pruned: { icon: "✂", tone: "muted" },
 };
 
 export function statusTone(status: string): string {

@@ -79,7 +79,9 @@ export function runDuration(run: Run, now = Date.now()): number | null {
 }
 
 export function isTerminal(status: RunStatus): boolean {
-  return status === "completed" || status === "failed" || status === "cancelled";
+  return (
+    status === "completed" || status === "failed" || status === "cancelled" || status === "pruned"
+  );
 }
 
 /** Percent done, where an early-stopped (or otherwise completed) run counts as complete. */

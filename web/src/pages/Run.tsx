@@ -28,6 +28,7 @@ import { useNow, useTitle } from "../lib/hooks";
 
 const SECTIONS = [
   ["charts", "Charts"],
+  ["notes", "Notes"],
   ["logs", "Logs"],
   ["attempts", "Attempts"],
   ["config", "Config"],
@@ -156,8 +157,8 @@ function RunView({ run }: { run: Run }) {
         ))}
       </nav>
 
-      <NotesPanel run={run} />
       <RunCharts run={run} />
+      <NotesPanel run={run} />
       <Deferred id="logs" minHeight={240}>
         <LogTail run={run} />
       </Deferred>
