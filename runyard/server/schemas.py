@@ -381,6 +381,10 @@ class ConfigRowOut(_Out):
     key: str = Field(description='A params key; nested dicts flattened with dots ("opt.lr").')
     values: dict[str, Any] = Field(description="Run id → value; null where the run lacks it.")
     differs: bool
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description='Run id → why it has no value ("not started", "no such key").',
+    )
 
 
 class MetricRowOut(_Out):
@@ -389,6 +393,10 @@ class MetricRowOut(_Out):
     values: dict[str, JsonFloat | None] = Field(description="Run id → last value, or null.")
     best_run_id: str | None = Field(description="Best by the goal; NaN is never best.")
     deltas: dict[str, JsonFloat | None] = Field(description="Run id → value − the baseline's.")
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description='Run id → why it has no value ("not started", "not logged").',
+    )
 
 
 class CompareOut(_Out):

@@ -166,12 +166,18 @@ export interface CompareMetric {
   values: Record<string, Num>;
   best_run_id: string | null;
   deltas: Record<string, number | null>;
+  missing?: Record<string, string>; // run id → why there is no value (newer servers)
 }
 
 export interface Compare {
   runs: Run[];
   baseline: string | null;
-  config: { key: string; values: Record<string, unknown>; differs: boolean }[];
+  config: {
+    key: string;
+    values: Record<string, unknown>;
+    differs: boolean;
+    missing?: Record<string, string>;
+  }[];
   metrics: CompareMetric[];
 }
 
