@@ -180,6 +180,7 @@ export function startLive(qc: QueryClient): () => void {
   const onEvent = handler(qc);
   let source: EventSource | null = null;
   let lastId: string | null = null;
+  let applied = -1; // the id of the newest event applied
   let retry: ReturnType<typeof setTimeout> | null = null;
   let delay = 1000;
   let wasDown = false;
@@ -212,6 +213,13 @@ export function startLive(qc: QueryClient): () => void {
       );
     };
     const listen = (e: MessageEvent<string>) => {
+      // Events apply in the order of their ids, once: a duplicate (a replay after a
+      // reconnect) or one older than what was applied cannot undo a newer status.
+      const seq = Number(e.lastEventId);
+      if (e.lastEventId && Number.isFinite(seq)) {
+        if (seq <= applied) return;
+        applied = seq;
+      }
       if (e.lastEventId) lastId = e.lastEventId;
       try {
         const data = JSON.parse(e.data) as LiveEvent;
