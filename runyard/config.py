@@ -120,6 +120,13 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _url_from_port(self) -> Settings:
+        """RUNYARD_PORT alone is enough for a client on this machine to find the server."""
+        if "url" not in self.model_fields_set and self.port and self.port != DEFAULT_PORT:
+            self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
     @property
     def db_url(self) -> str:
         if self.database_url:
