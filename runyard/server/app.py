@@ -43,6 +43,7 @@ from runyard.server.routes import (
     jobs,
     lifecycle,
     logs,
+    media,
     metrics,
     queue,
     runs,
@@ -183,6 +184,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
+    app.include_router(media.router)  # texts and images a run logged
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -15,6 +15,7 @@ import { ConfigPanel } from "../components/run/Config";
 import { ArtifactsPanel, CheckpointsPanel } from "../components/run/Files";
 import { DeleteRunButton, EditableName, NotesPanel, TagEditor } from "../components/run/Labels";
 import { LogTail } from "../components/run/LogTail";
+import { MediaPanel } from "../components/run/Media";
 import { RunCharts } from "../components/run/RunCharts";
 import {
   fmtDuration,
@@ -158,6 +159,7 @@ function RunView({ run }: { run: Run }) {
       </nav>
 
       <RunCharts run={run} />
+      <MediaPanel run={run} />
       <NotesPanel run={run} />
       <Deferred id="logs" minHeight={240}>
         <LogTail run={run} />
