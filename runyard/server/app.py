@@ -25,7 +25,7 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
-from runyard.server import dashboard
+from runyard.server import dashboard, docs
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.events import EventHub
@@ -168,6 +168,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         title="runyard",
         version=__version__,
         description="Run, track and see machine-learning training.",
+        docs_url=None,  # served by docs.mount, from packaged assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -185,6 +187,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         app.include_router(module.router)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
+    docs.mount(app)  # /docs and /redoc, offline
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.
