@@ -35,6 +35,7 @@ from runyard.server.routes import (
     artifacts,
     checkpoints,
     compare,
+    csv_export,
     datasets,
     events,
     experiments,
@@ -187,6 +188,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         app.include_router(module.router)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
+    app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
     docs.mount(app)  # /docs and /redoc, offline
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
