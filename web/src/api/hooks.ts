@@ -172,6 +172,7 @@ export function useMetrics(id: string, read: MetricsRead, enabled = true, active
 }
 
 export interface RunFilters {
+  filter?: string;
   q?: string;
   status?: string;
   experiment?: string;
