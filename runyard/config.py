@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     )
     warn_gpu_temp_c: float = Field(default=80.0, ge=0, description="GPU temperature warning at.")
     crit_gpu_temp_c: float = Field(default=90.0, ge=0, description="GPU temperature critical at.")
+    trash_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Days a deleted run waits in the trash (restorable) before `runyard gc` "
+        "removes it.",
+    )
 
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -145,6 +151,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"RUNYARD_WARN_{name} ({warn}) is above RUNYARD_CRIT_{name} ({crit})"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _url_from_port(self) -> Settings:
+        """RUNYARD_PORT alone is enough for a client on this machine to find the server."""
+        if "url" not in self.model_fields_set and self.port and self.port != DEFAULT_PORT:
+            self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     @property

@@ -68,6 +68,7 @@ class Experiment:
     description: str
     created_at: float
     run_count: int = 0
+    archived_at: float | None = None  # hidden from lists while set
 
 
 @dataclass(slots=True)

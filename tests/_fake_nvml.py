@@ -29,6 +29,7 @@ class FakeGpu:
     utilization: int = 37
     temperature: int = 55
     processes: list[tuple[int, int | None]] = field(default_factory=list)  # (pid, bytes)
+    ecc_uncorrected: int | None = None  # None: the GPU has no ECC (NotSupported)
     fail: dict[str, Exception] = field(default_factory=dict)  # function name → what it raises
 
 
@@ -54,6 +55,8 @@ def fake_nvml(
     mod.NVMLError = NVMLError
     mod.NVMLError_NotSupported = NVMLError_NotSupported
     mod.NVML_TEMPERATURE_GPU = 0
+    mod.NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1
+    mod.NVML_VOLATILE_ECC = 0
 
     def gpu(handle: int, func: str) -> FakeGpu:
         g = state.gpus[handle]
@@ -92,6 +95,13 @@ def fake_nvml(
         assert sensor == 0
         return gpu(handle, "nvmlDeviceGetTemperature").temperature
 
+    def nvmlDeviceGetTotalEccErrors(handle: int, error_type: int, counter_type: int) -> int:
+        assert (error_type, counter_type) == (1, 0)  # uncorrected, since the driver loaded
+        g = gpu(handle, "nvmlDeviceGetTotalEccErrors")
+        if g.ecc_uncorrected is None:
+            raise NVMLError_NotSupported("Not Supported")
+        return g.ecc_uncorrected
+
     def nvmlDeviceGetComputeRunningProcesses(handle: int) -> list[Any]:
         g = gpu(handle, "nvmlDeviceGetComputeRunningProcesses")
         return [types.SimpleNamespace(pid=p, usedGpuMemory=m) for p, m in g.processes]
@@ -105,6 +115,7 @@ def fake_nvml(
         nvmlDeviceGetMemoryInfo,
         nvmlDeviceGetUtilizationRates,
         nvmlDeviceGetTemperature,
+        nvmlDeviceGetTotalEccErrors,
         nvmlDeviceGetComputeRunningProcesses,
     ):
         setattr(mod, f.__name__, f)

@@ -19,6 +19,7 @@ from runyard.cli import (
     sweep,
     sync,
     system,
+    trash,
     watch,
 )
 
@@ -45,6 +46,9 @@ app.command()(sync.sync)
 app.command()(demo.demo)
 app.command()(system.system)
 app.command("eval", help=evaluate.EVAL_HELP)(evaluate.evaluate)
+app.command()(trash.rm)
+app.command()(trash.restore)
+app.command()(trash.archive)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(sweep.app, name="sweep")

@@ -92,6 +92,17 @@ def client() -> Client:
     return Client(Settings())
 
 
+def server_answers(settings: Settings | None = None) -> bool:
+    """True when a runyard server answers at RUNYARD_URL (or RUNYARD_PORT) within a second:
+    then commands that write data go through it, so the CLI and the dashboard share a store."""
+    settings = settings or Settings()
+    try:
+        r = httpx.get(settings.url.rstrip("/") + "/api/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return r.status_code in (200, 401)  # 401: a server with a token; the request will say so
+
+
 def print_json(data: Any) -> None:
     import orjson
 

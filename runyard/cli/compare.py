@@ -25,6 +25,11 @@ def _value(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _cell(row: dict[str, Any], run_id: str) -> str:
+    why = row.get("missing", {}).get(run_id)
+    return f"[dim]— ({why})[/]" if why else _value(row["values"][run_id])
+
+
 def _delta(delta: float | None) -> str:
     return "" if delta is None else f" ({delta:+.3g})"
 
@@ -39,7 +44,7 @@ def _config_table(out: dict[str, Any], ids: list[str]) -> Table:
         table.add_row(
             "≠" if row["differs"] else "",
             row["key"],
-            *(_value(row["values"][i]) for i in ids),
+            *(_cell(row, i) for i in ids),
             style="yellow" if row["differs"] else None,
         )
     return table
@@ -57,7 +62,7 @@ def _metrics_table(out: dict[str, Any], ids: list[str]) -> Table:
     for row in out["metrics"]:
         cells = []
         for run_id in ids:
-            text = _value(row["values"][run_id])
+            text = _cell(row, run_id)
             if run_id != baseline:
                 text += _delta(row["deltas"][run_id])
             if run_id == row["best_run_id"]:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from runyard.cli import _dataset_view as view
-from runyard.cli._client import client, fail, print_json
+from runyard.cli._client import client, fail, print_json, server_answers
 from runyard.config import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +28,20 @@ app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 DescriptionOpt = Annotated[str, typer.Option("--description", "-d")]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="The dataset's name.")]
+
+
+def _through_server(upload: bool | None) -> bool:
+    """Whether to write through the server, and say which store is used (on stderr)."""
+    settings = Settings()
+    use = server_answers(settings) if upload is None else upload
+    where = (
+        f"the server at {settings.url}"
+        if use
+        else f"the local store in {settings.home}"
+        + (" (no server answered)" if upload is None else "")
+    )
+    typer.echo(f"runyard: using {where}", err=True)
+    return use
 
 
 def _local(do: Callable[[Registry], Registered], as_json: bool) -> None:
@@ -70,25 +84,49 @@ def unpack(
     name: NameOpt,
     description: DescriptionOpt = "",
     upload: Annotated[
-        bool, typer.Option(help="Send the archive to the server instead (RUNYARD_URL).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--upload/--local",
+            help="Send the archive to the server (the default when one answers at "
+            "RUNYARD_URL), or register it in this machine's store.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Unpack an archive safely and register what it holds as a version of NAME."""
+    """Unpack an archive safely and register what it holds as a version of NAME: through the
+    server when one answers (so the dashboard shows it), else in the local store."""
     if not archive.is_file():
         fail(f"{archive} is not a file", code=2)
-    if upload:
-        with archive.open("rb") as f:
-            out = client().request(
-                "POST",
-                "/api/datasets",
-                data={"name": name, "description": description},
-                files={"file": (archive.name, f, "application/octet-stream")},
-                timeout=None,
-            )
-        _print_registered(out, as_json)
+    if _through_server(upload):
+        _print_registered(_upload(archive, name, description), as_json)
         return
     _local(lambda r: r.add_archive(name, archive, description=description), as_json)
+
+
+def _upload(archive: Path, name: str, description: str) -> dict[str, Any]:
+    with archive.open("rb") as f:
+        out: dict[str, Any] = client().request(
+            "POST",
+            "/api/datasets",
+            data={"name": name, "description": description},
+            files={"file": (archive.name, f, "application/octet-stream")},
+            timeout=None,
+        )
+    return out
+
+
+def _upload_folder(path: Path, name: str, description: str) -> dict[str, Any]:
+    """A folder goes to the server as a tar (no compression: images are compressed already)."""
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="runyard-upload-") as tmp:
+        packed = Path(tmp) / f"{path.name or 'dataset'}.tar"
+        with tarfile.open(packed, "w") as tar:
+            for item in sorted(path.rglob("*")):
+                if item.is_file() and not item.is_symlink():
+                    tar.add(item, arcname=str(item.relative_to(path)), recursive=False)
+        return _upload(packed, name, description)
 
 
 @app.command()
@@ -102,15 +140,28 @@ def add(
             "--server", help="Have the server read PATH (inside its RUNYARD_DATASET_IMPORT_ROOT)."
         ),
     ] = False,
+    upload: Annotated[
+        bool | None,
+        typer.Option(
+            "--upload/--local",
+            help="Send the files to the server (the default when one answers), or register "
+            "them in this machine's store.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register the files under PATH as a version of NAME (a no-op if the content is known)."""
+    """Register the files under PATH as a version of NAME (a no-op if the content is known):
+    through the server when one answers, else in the local store."""
     if server:
         body = {"name": name, "path": str(path.absolute()), "description": description}
         _print_registered(client().request("POST", "/api/datasets", json=body), as_json)
         return
     if not path.exists():
         fail(f"{path} does not exist", code=2)
+    if _through_server(upload):
+        send = _upload_folder if path.is_dir() else _upload
+        _print_registered(send(path, name, description), as_json)
+        return
     if path.is_dir():
         _local(lambda r: r.add_folder(name, path, description=description), as_json)
     else:

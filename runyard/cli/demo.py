@@ -39,22 +39,78 @@ def demo_jobs(example: Path) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def submit_demo(url: str, token: str | None = None) -> None:
+PIPELINE = "digits-pipeline"
+
+
+def pipeline_jobs(example: Path) -> list[dict[str, Any]]:
+    """prepare → train → evaluate: each step waits for the one before (depends_on)."""
+    py = sys.executable
+    base = {"experiment": PIPELINE, "cwd": str(example.parent), "max_retries": 0}
+    prepare = "import sklearn.datasets as d; x = d.load_digits(); print('prepared', len(x.data))"
+    evaluate = "print('evaluated the trained model: see the train step for its metrics')"
+    return [
+        {**base, "name": "prepare", "command": [py, "-c", prepare]},
+        {**base, "name": "train", "params": {"lr": 1e-3, "hidden": 64},
+         "command": [py, str(example), "--lr", "1e-3", "--epochs", "8",
+                     "--experiment", PIPELINE]},
+        {**base, "name": "evaluate", "command": [py, "-c", evaluate]},
+    ]  # fmt: skip
+
+
+def _submit_pipeline(http: httpx.Client) -> None:
+    previous: str | None = None
+    for job in pipeline_jobs(EXAMPLE):
+        r = http.post("/api/runs", json={**job, "depends_on": [previous] if previous else []})
+        r.raise_for_status()
+        previous = r.json()["id"]
+        typer.echo(f"submitted {PIPELINE}/{job['name']:<10} {previous}", err=True)
+
+
+def _already(http: httpx.Client, experiment: str) -> bool:
+    found = http.get("/api/runs", params={"experiment": experiment, "limit": 1})
+    return bool(found.is_success and found.json()["runs"])
+
+
+def submit_demo(url: str, token: str | None = None, *, stop_hint: str = "") -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
-        if http.get("/api/runs", params={"experiment": EXPERIMENT, "limit": 1}).json()["runs"]:
+        if _already(http, EXPERIMENT):
             typer.echo("demo jobs were submitted before: not submitting them again", err=True)
-            return
-        for job in demo_jobs(EXAMPLE):
-            r = http.post("/api/runs", json=job)
-            r.raise_for_status()
-            typer.echo(f"submitted {job['name']:<20} {r.json()['id']}", err=True)
-        _demo_fundus.submit(http, url, headers)
+        else:
+            for job in demo_jobs(EXAMPLE):
+                r = http.post("/api/runs", json=job)
+                r.raise_for_status()
+                typer.echo(f"submitted {job['name']:<20} {r.json()['id']}", err=True)
+            _demo_fundus.submit(http, url, headers)
+        if not _already(http, PIPELINE):
+            _submit_pipeline(http)
     typer.echo(
         f"\n  runyard demo: the dashboard is at {url}/ (API docs at {url}/docs); "
-        "watch with `runyard watch`, list with `runyard ls -e digits`\n",
+        "watch with `runyard watch`, list with `runyard ls -e digits`\n"
+        + (f"  {stop_hint}\n" if stop_hint else ""),
         err=True,
     )
+
+
+def _answers(url: str) -> bool:
+    try:
+        r = httpx.get(f"{url}/api/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return r.status_code in (200, 401) and (r.status_code == 401 or "version" in r.json())
+
+
+def _pid_on(port: int) -> int | None:
+    """The process listening on ``port`` here, where the system lets us see it."""
+    import psutil
+
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                return conn.pid
+    except (psutil.AccessDenied, OSError):
+        return None
+    return None
 
 
 def demo(
@@ -70,4 +126,14 @@ def demo(
     if home is not None:
         overrides["home"] = home
     settings = Settings(**overrides)
-    serve(settings, on_ready=lambda url: submit_demo(url, settings.token_value))
+    url = f"http://127.0.0.1:{settings.port}"
+    if settings.port and _answers(url):  # a second `make demo`: reuse the running server
+        pid = _pid_on(settings.port)
+        where = f"`kill {pid}`" if pid else "Ctrl-C in the terminal where it runs"
+        typer.echo(f"a runyard server is already running at {url}: reusing it", err=True)
+        submit_demo(url, settings.token_value, stop_hint=f"stop it with {where}")
+        return
+    serve(
+        settings,
+        on_ready=lambda u: submit_demo(u, settings.token_value, stop_hint="stop it with Ctrl-C"),
+    )

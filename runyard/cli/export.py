@@ -1,4 +1,5 @@
-"""`runyard export state.json`: the whole dashboard state as one JSON document."""
+"""`runyard export state.json`: the whole dashboard state as one JSON document; with
+--metrics RUN or --runs-csv, CSV for spreadsheets."""
 
 from __future__ import annotations
 
@@ -19,12 +20,35 @@ def export(
     path: Annotated[
         str, typer.Argument(help="The file to write (replaced whole or not at all); - for stdout.")
     ],
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            metavar="RUN",
+            help="Write RUN's full metric series as CSV (key,step,value,timestamp) instead.",
+        ),
+    ] = None,
+    runs_csv: Annotated[
+        bool,
+        typer.Option("--runs-csv", help="Write the runs table as CSV instead (see --filter)."),
+    ] = False,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help="With --runs-csv: as `runyard ls -f`.")
+    ] = None,
 ) -> None:
     """Export experiments, runs, summaries, progress, attempts, checkpoints, artifact records
-    and checklists (schema: docs/export.schema.json)."""
+    and checklists (schema: docs/export.schema.json); or, as CSV, one run's metric series
+    (--metrics RUN) or the runs table (--runs-csv). Everything streams to the file."""
     api = client()
+    source, params = "/api/export", {}
+    if metrics is not None and runs_csv:
+        fail("--metrics and --runs-csv are two exports: choose one", 2)
+    if metrics is not None:
+        source = f"/api/runs/{metrics}/metrics.csv"
+    elif runs_csv:
+        source, params = "/api/runs.csv", ({"filter": filter} if filter else {})
     if path == "-":
-        with api.stream("GET", "/api/export", timeout=TIMEOUT) as response:
+        with api.stream("GET", source, params=params, timeout=TIMEOUT) as response:
             for chunk in response.iter_bytes():
                 sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
@@ -36,7 +60,10 @@ def export(
         fail(f"no directory {str(target.parent)!r} to write {target.name} in", 2)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with api.stream("GET", "/api/export", timeout=TIMEOUT) as response, tmp.open("wb") as f:
+        with (
+            api.stream("GET", source, params=params, timeout=TIMEOUT) as response,
+            tmp.open("wb") as f,
+        ):
             for chunk in response.iter_bytes():
                 f.write(chunk)
             f.flush()

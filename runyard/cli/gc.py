@@ -24,15 +24,17 @@ def gc(
         ),
     ] = None,
 ) -> None:
-    """Dead run dirs (failed or cancelled for good, no checkpoint, < 1 KB of outputs) and,
-    with --keep-last, surplus checkpoints. Works on RUNYARD_HOME / RUNYARD_DATABASE_URL."""
+    """Deleted runs whose RUNYARD_TRASH_DAYS in the trash are up, dead run dirs (failed or
+    cancelled for good, no checkpoint, < 1 KB of outputs) and, with --keep-last, surplus
+    checkpoints. Works on RUNYARD_HOME / RUNYARD_DATABASE_URL."""
     from runyard.runner import gc as cleaner
     from runyard.store import Store
 
     settings = Settings()
     store = Store.open(settings.db_url, settings.runs_dir)
     try:
-        found = cleaner.dead_run_dirs(store)
+        found = cleaner.expired_trash(store, settings.trash_days)
+        found += cleaner.dead_run_dirs(store)
         if keep_last is not None:
             found += cleaner.surplus_checkpoints(store, keep_last)
         console = Console()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from runyard.entities import Goal, Run, RunStatus
@@ -14,6 +16,7 @@ from runyard.store.files import CheckpointRecord
 from runyard.store.runs import RunQuery
 
 SMALL_OUTPUT_BYTES = 1024
+TRASHED = "in the trash since"
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,25 @@ def surplus_checkpoints(store: Store, keep_last: int) -> list[Removal]:
     return found
 
 
+def expired_trash(store: Store, trash_days: float, now: float | None = None) -> list[Removal]:
+    """Deleted runs whose time in the trash is up (RUNYARD_TRASH_DAYS)."""
+    cutoff = (time.time() if now is None else now) - trash_days * 86400
+    return [
+        Removal(
+            t.id,
+            t.folder,
+            t.bytes(),
+            f"{TRASHED} {datetime.fromtimestamp(t.deleted_at).astimezone():%Y-%m-%d %H:%M}",
+        )
+        for t in store.trash.items(deleted_before=cutoff)
+    ]
+
+
 def remove(store: Store, removals: list[Removal]) -> None:
     for item in removals:
-        if item.why.startswith("checkpoint "):
+        if item.why.startswith(TRASHED):
+            store.trash.purge(item.run_id)
+        elif item.why.startswith("checkpoint "):
             item.path.unlink(missing_ok=True)
             store.files.delete_checkpoint(item.run_id, item.why.removeprefix("checkpoint "))
         else:

@@ -102,7 +102,7 @@ class Scheduler:
                     live.stop_sent = True
                     self.backend.stop(live.launch, live.handle)
         for run_id in self.store.jobs.requeue_due(time.time()):
-            self.store.events.emit("status", run_id, status="queued", reason="retry due")
+            self.store.events.emit("status", run_id, status="queued")
         self._schedule()
 
     def _schedule(self) -> None:

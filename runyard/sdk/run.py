@@ -13,6 +13,7 @@ import logging
 import operator
 import os
 import secrets
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 
 import orjson
 
-from runyard.sdk import _exit
+from runyard.sdk import _exit, _media
+from runyard.sdk._config import Config
 from runyard.sdk._files import place
 from runyard.sdk._spool import SPOOL_DIR, fsync_dir, write_run_file
 from runyard.sdk._values import INT64, MAX_KEY_LEN, as_step, as_value, bad_key
@@ -49,10 +51,20 @@ class Run:
         *,
         offline: bool,
         flush_timeout: float,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        url: str | None = None,
     ):
         self.id = run_id
         self.dir = run_dir
         self.offline = offline
+        self._name = name
+        # The run's page on the dashboard; None offline (there is no server to show it yet).
+        page = None if offline or url is None else f"{url.rstrip('/')}/runs/{run_id}"
+        self.url: str | None = page
+        self._server = url
+        self.config = Config(config, lambda changes: self._put("patch", {"params": changes}))
+        self._pending: dict[str, Any] = {}  # log(..., commit=False) waits here for the next
         self.flush_timeout = flush_timeout
         resume = os.environ.get("RUNYARD_RESUME_FROM")
         self.resume_from: Path | None = Path(resume) if resume else None
@@ -72,6 +84,14 @@ class Run:
     def __repr__(self) -> str:
         return f"<runyard.Run {self.id} dir={str(self.dir)!r}>"
 
+    @property
+    def name(self) -> str | None:
+        """The run's name: the one given, the server's generated one, or (for a job the runner
+        started without one) read once from the server; None when offline."""
+        if self._name is None and not self.offline and self._server:
+            self._name = _fetch_name(self._server, self.id)
+        return self._name
+
     def __enter__(self) -> Run:
         return self
 
@@ -86,11 +106,29 @@ class Run:
     # --- metrics -------------------------------------------------------------------------
 
     def log(
-        self, data: Mapping[str, Any], step: int | None = None, epoch: int | None = None
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        epoch: int | None = None,
+        commit: bool = True,
     ) -> None:
-        """Queue one point per key at ``step`` (one more than the last step when None)."""
+        """Queue one point per key at ``step`` (one more than the last step when None).
+
+        ``commit=False`` holds the values back and merges them into the next call that
+        commits (its values win on the same key), as ``wandb.log`` does."""
         if self._finished:
             raise RuntimeError(f"run {self.id} is finished; log before finish()")
+        if not commit:
+            try:
+                self._pending.update(data)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"log() takes a dict of metrics, not {type(data).__name__}"
+                ) from None
+            return
+        if self._pending:
+            data = {**self._pending, **data}
+            self._pending = {}
         if step is None:
             step = self._step
         elif type(step) is not int or not -INT64 <= step < INT64:
@@ -204,6 +242,31 @@ class Run:
         self._put("artifact", {**body, "attempt": self.attempt})
         return placed.path
 
+    def log_text(self, key: str, text: str, step: int | None = None) -> None:
+        """Keep a text (a sample, a generated answer) under ``artifacts/media/`` at ``step``
+        (the current step when None); the run page lists texts in a table."""
+        self._media_key(key)
+        _media.write_text(self.dir, key, text, self._media_step(step))
+
+    def log_image(
+        self, key: str, image: Any, step: int | None = None, caption: str | None = None
+    ) -> Path:
+        """Keep an image (a path Pillow reads, a PIL image, or an H×W[×C] array; floats in
+        [0, 1] are intensities) as a PNG under ``artifacts/media/`` at ``step``; the run page
+        shows each key's images with a step slider. ValueError if it is not an image."""
+        self._media_key(key)
+        path = _media.write_image(self.dir, key, image, self._media_step(step), caption)
+        return path
+
+    def _media_key(self, key: str) -> None:
+        if self._finished:
+            raise RuntimeError(f"run {self.id} is finished")
+        if type(key) is not str or not 0 < len(key) <= MAX_KEY_LEN:
+            bad_key(key)
+
+    def _media_step(self, step: int | None) -> int:
+        return max(self._step - 1, 0) if step is None else as_step(step)
+
     def use_dataset(self, ref: str) -> None:
         """Record that this run uses dataset version ``ref`` (``"name@version"``; a bare name
         means the version that is latest when the server gets this), so that the run and the
@@ -291,6 +354,9 @@ class Run:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         if self._finished:
             return
+        if self._pending:  # what log(..., commit=False) held back still counts
+            pending, self._pending = self._pending, {}
+            self.log(pending)
         self._finished = True
         _exit.unregister(self)
         body: dict[str, Any] = {"status": status}
@@ -345,6 +411,31 @@ def _create_online(url: str, token: str | None, body: dict[str, Any]) -> dict[st
     return None
 
 
+def _fetch_name(url: str, run_id: str) -> str | None:
+    import httpx
+
+    token = os.environ.get("RUNYARD_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        answer = httpx.get(
+            f"{url.rstrip('/')}/api/runs/{run_id}",
+            headers=headers,
+            timeout=httpx.Timeout(1.5, connect=0.5),
+        )
+    except httpx.HTTPError:
+        return None
+    name = answer.json().get("name") if answer.is_success else None
+    return name if isinstance(name, str) else None
+
+
+def _default_url(env: Mapping[str, str]) -> str:
+    """RUNYARD_URL, else the local server on RUNYARD_PORT, else the default port."""
+    if env.get("RUNYARD_URL"):
+        return env["RUNYARD_URL"]
+    port = env.get("RUNYARD_PORT", "")
+    return f"http://127.0.0.1:{port}" if port.isdigit() and int(port) else DEFAULT_URL
+
+
 def _local_dir(path: object) -> Path | None:
     if isinstance(path, str) and os.path.isdir(path) and os.access(path, os.W_OK):
         return Path(path)
@@ -365,7 +456,7 @@ def init(
 ) -> Run:
     """Start recording a run: the runner's (RUNYARD_RUN_ID), a new one, or an offline one."""
     env = os.environ
-    url = url or env.get("RUNYARD_URL") or DEFAULT_URL
+    url = url or _default_url(env)
     token = token or env.get("RUNYARD_TOKEN") or None
     if flush_timeout is None:
         flush_timeout = float(env.get("RUNYARD_FLUSH_TIMEOUT") or DEFAULT_FLUSH_TIMEOUT_S)
@@ -373,6 +464,7 @@ def init(
     first_ops: list[tuple[str, dict[str, Any]]] = []
     run_id = env.get("RUNYARD_RUN_ID")
     offline = False
+    given_name = name
     if run_id:
         run_dir = Path(env.get("RUNYARD_RUN_DIR") or Path("runyard-runs", run_id))
         patch = {"name": name, "tags": tags, "notes": notes, "params": params}
@@ -405,12 +497,25 @@ def init(
             )
         else:
             run_dir = _local_dir(answer.get("run_dir")) or Path("runyard-runs", run_id)
+            given_name = answer.get("name") or name
     run_dir = run_dir.absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(run_dir, run_id)
     transport = Transport(run_id, run_dir / SPOOL_DIR, url, token, reached=not offline)
-    run = Run(run_id, run_dir, transport, offline=offline, flush_timeout=flush_timeout)
+    run = Run(
+        run_id,
+        run_dir,
+        transport,
+        offline=offline,
+        flush_timeout=flush_timeout,
+        name=given_name,
+        config=params,
+        url=url,
+    )
     for kind, body in first_ops:
         run._put(kind, body)
     _exit.register(run)
+    if run.url is not None and not env.get("RUNYARD_QUIET"):
+        label = f"{given_name} ({run_id})" if given_name else run_id
+        sys.stderr.write(f"runyard: run {label}: {run.url}\n")
     return run

@@ -28,7 +28,7 @@ from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
-from runyard.server import dashboard
+from runyard.server import dashboard, docs
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.auth import BrowserGuard, require_declared_media_type
@@ -39,6 +39,7 @@ from runyard.server.routes import (
     artifacts,
     checkpoints,
     compare,
+    csv_export,
     datasets,
     evaluation,
     events,
@@ -49,12 +50,14 @@ from runyard.server.routes import (
     jobs,
     lifecycle,
     logs,
+    media,
     metrics,
     queue,
     runs,
     session,
     sweeps,
     system,
+    trash,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
@@ -206,6 +209,8 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         version=__version__,
         description="Run, track and see machine-learning training.",
         dependencies=[Depends(require_declared_media_type)],
+        docs_url=None,  # served by docs.mount, from packaged assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -226,6 +231,10 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     for module in (*routers, *extra):
         app.include_router(module.router)
     app.include_router(sweeps.router)
+    app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
+    app.include_router(media.router)  # texts and images a run logged
+    app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
+    docs.mount(app)  # /docs and /redoc, offline
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

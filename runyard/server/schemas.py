@@ -88,6 +88,11 @@ class ExperimentOut(_Out):
     description: str
     created_at: datetime
     run_count: int
+    archived_at: datetime | None = Field(default=None, description="Hidden from lists since.")
+
+
+class ExperimentPatch(_In):
+    archived: bool = Field(description="Archive (hide from lists) or bring back.")
 
 
 class ExperimentList(BaseModel):
@@ -457,6 +462,10 @@ class ConfigRowOut(_Out):
     key: str = Field(description='A params key; nested dicts flattened with dots ("opt.lr").')
     values: dict[str, Any] = Field(description="Run id → value; null where the run lacks it.")
     differs: bool
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description='Run id → why it has no value ("not started", "no such key").',
+    )
 
 
 class MetricRowOut(_Out):
@@ -465,6 +474,10 @@ class MetricRowOut(_Out):
     values: dict[str, JsonFloat | None] = Field(description="Run id → last value, or null.")
     best_run_id: str | None = Field(description="Best by the goal; NaN is never best.")
     deltas: dict[str, JsonFloat | None] = Field(description="Run id → value − the baseline's.")
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description='Run id → why it has no value ("not started", "not logged").',
+    )
 
 
 class CompareOut(_Out):
@@ -478,7 +491,9 @@ class QueueCounts(BaseModel):
     active: int = Field(description="starting + running")
     queued: int = Field(description="queued + retrying")
     completed: int
-    failed: int = Field(description="failed + cancelled")
+    failed: int = Field(description="failed only: cancelled and pruned are counted apart")
+    cancelled: int = 0
+    pruned: int = Field(default=0, description="sweep trials its pruner stopped")
 
 
 class QueueOut(BaseModel):
@@ -487,6 +502,8 @@ class QueueOut(BaseModel):
     queued: list[RunOut]
     completed: list[RunOut]
     failed: list[RunOut]
+    cancelled: list[RunOut] = Field(default_factory=list)
+    pruned: list[RunOut] = Field(default_factory=list)
 
 
 class SeriesIn(_In):
@@ -548,6 +565,11 @@ class GpuOut(_Out):
     temperature: float | None = Field(description="°C.")
     status: HealthStatus
     error: str | None = Field(default=None, description="What NVML could not read, if anything.")
+    memory_errors: int | None = Field(
+        default=None,
+        description="Uncorrected ECC memory errors since the driver loaded (null without ECC); "
+        "any makes the GPU critical.",
+    )
 
 
 class SystemOut(_Out):

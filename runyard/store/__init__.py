@@ -21,6 +21,7 @@ from runyard.store.run_state import RunState
 from runyard.store.runs import Runs
 from runyard.store.sessions import Sessions
 from runyard.store.sweeps import Sweeps
+from runyard.store.trash import Trash
 
 
 class Store:
@@ -43,6 +44,7 @@ class Store:
         self.sessions = Sessions(engine)
         self.heartbeats = Heartbeats(engine, self.run_state, self.events)
         self.sweeps = Sweeps(engine, self.runs)
+        self.trash = Trash(engine, runs_root, self.events)
 
     @classmethod
     def open(

@@ -25,6 +25,7 @@ class ConfigRow:
     key: str  # nested params flattened with dots: {"opt": {"lr": 1}} → "opt.lr"
     values: dict[str, Any]  # run id → value; None where the run lacks the key
     differs: bool
+    missing: dict[str, str]  # run id → why it has no value ("not started", "no such key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class MetricRow:
     values: dict[str, float | None]  # run id → last value (NaN stays NaN); None when absent
     best_run_id: str | None
     deltas: dict[str, float | None]  # run id → value − the baseline's; None when not finite
+    missing: dict[str, str]  # run id → why it has no value ("not started", "not logged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +80,21 @@ def _canonical(value: Any) -> Any:
     return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
+def _why_missing(run: Run, absent: str) -> str:
+    """Why a cell is empty, in words: the table shows "—" and this, never a bare null."""
+    return "not started" if run.started_at is None else absent
+
+
 def _config(runs: Sequence[Run], diff_only: bool) -> list[ConfigRow]:
     flat = {run.id: flatten(run.params) for run in runs}
     keys = sorted({key for params in flat.values() for key in params})
     rows = []
     for key in keys:
         values = {run_id: params.get(key) for run_id, params in flat.items()}
+        missing = {r.id: _why_missing(r, "no such key") for r in runs if key not in flat[r.id]}
         differs = len({_canonical(v) for v in values.values()}) > 1
         if differs or not diff_only:
-            rows.append(ConfigRow(key, values, differs))
+            rows.append(ConfigRow(key, values, differs, missing))
     return rows
 
 
@@ -128,6 +136,8 @@ def compare(
     metrics = []
     for key in keys:
         values = {run.id: run.metrics.get(key) for run in runs}
+        missing = {r.id: _why_missing(r, "not logged") for r in runs if key not in r.metrics}
         goal = _goal(runs, key)
-        metrics.append(MetricRow(key, goal, values, _best(values, goal), _deltas(values, baseline)))
+        best, deltas = _best(values, goal), _deltas(values, baseline)
+        metrics.append(MetricRow(key, goal, values, best, deltas, missing))
     return Comparison(list(runs), baseline, _config(runs, diff_only), metrics)

@@ -25,7 +25,7 @@ from runyard.store.tables import events
 log = logging.getLogger("runyard.events")
 
 THROTTLE_S = 0.5  # at most one metrics/progress event per run, one queue event, per interval
-STATUS_KINDS = frozenset({"created", "status"})  # these change the queue's counts
+STATUS_KINDS = frozenset({"created", "status", "deleted", "restored"})  # these change the counts
 _LOCK_KEY = 0x72756E79617264  # "runyard": the advisory lock that orders emits on PostgreSQL
 
 

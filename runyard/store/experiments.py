@@ -26,9 +26,11 @@ def ensure_experiment(conn: sa.Connection, name: str) -> int:
     )
 
 
-def _select() -> sa.Select[tuple[int, str, str, float, int]]:
+def _select() -> sa.Select[tuple[int, str, str, float, int, float | None]]:
     count = (
-        sa.select(sa.func.count()).where(runs.c.experiment_id == experiments.c.id).scalar_subquery()
+        sa.select(sa.func.count())
+        .where(runs.c.experiment_id == experiments.c.id, runs.c.deleted_at.is_(None))
+        .scalar_subquery()
     )
     return sa.select(
         experiments.c.id,
@@ -36,6 +38,7 @@ def _select() -> sa.Select[tuple[int, str, str, float, int]]:
         experiments.c.description,
         experiments.c.created_at,
         count.label("run_count"),
+        experiments.c.archived_at,
     )
 
 
@@ -55,10 +58,24 @@ class Experiments:
             raise Conflict(f"experiment {name!r} exists already") from exc
         return self.get(name)
 
-    def list(self) -> list[Experiment]:
+    def list(self, *, archived: bool = False) -> list[Experiment]:
+        """The experiments in use, newest first; with ``archived``, the archived ones instead."""
+        hidden = experiments.c.archived_at
+        stmt = _select().where(hidden.is_not(None) if archived else hidden.is_(None))
         with self._engine.connect() as conn:
-            rows = conn.execute(_select().order_by(experiments.c.created_at.desc())).all()
+            rows = conn.execute(stmt.order_by(experiments.c.created_at.desc())).all()
         return [Experiment(**row._mapping) for row in rows]
+
+    def set_archived(self, ref: str | int, archived: bool) -> Experiment:
+        """Archive (hide from lists) or unarchive; repeating either is harmless."""
+        found = self.get(ref)
+        with self._engine.begin() as conn:
+            conn.execute(
+                experiments.update()
+                .where(experiments.c.id == found.id)
+                .values(archived_at=(found.archived_at or time.time()) if archived else None)
+            )
+        return self.get(found.id)
 
     def get(self, ref: str | int) -> Experiment:
         """By name, else by id: an experiment may be named "42" (names are what people type)."""

@@ -125,6 +125,7 @@ def export_document(engine: sa.Engine, exported_at: float) -> dict[str, Any]:
         experiment_docs = [
             {f: r._mapping[f] for f in ("id", "name", "description", "run_count")}
             | {"created_at": _time(r._mapping["created_at"])}
+            | {"archived_at": _time(r._mapping["archived_at"])}
             for r in exps
         ]
         summaries = _summaries(conn)
@@ -136,6 +137,7 @@ def export_document(engine: sa.Engine, exported_at: float) -> dict[str, Any]:
         rows = conn.execute(
             sa.select(runs, experiments.c.name.label("experiment_name"))
             .join(experiments, experiments.c.id == runs.c.experiment_id)
+            .where(runs.c.deleted_at.is_(None))  # what is in the trash is not shown
             .order_by(runs.c.created_at.desc(), runs.c.id)
         )
         run_docs = []

@@ -249,7 +249,7 @@ class Jobs:
             done = conn.execute(
                 runs.update()
                 .where(runs.c.status == RunStatus.RETRYING.value, runs.c.retry_at <= now)
-                .values(status=RunStatus.QUEUED.value, retry_at=None, updated_at=now)
+                .values(status=RunStatus.QUEUED.value, retry_at=None, reason=None, updated_at=now)
                 .returning(runs.c.id)
             )
             return list(done.scalars())

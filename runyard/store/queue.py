@@ -1,4 +1,4 @@
-"""The queue at a glance: runs in the four groups the dashboard shows, with their totals."""
+"""The queue at a glance: runs in the groups the dashboard shows, with their totals."""
 
 from __future__ import annotations
 
@@ -14,13 +14,22 @@ GROUPS: dict[str, tuple[RunStatus, ...]] = {
     "active": (RunStatus.STARTING, RunStatus.RUNNING),
     "queued": (RunStatus.QUEUED, RunStatus.RETRYING),
     "completed": (RunStatus.COMPLETED,),
-    "failed": (RunStatus.FAILED, RunStatus.CANCELLED),
+    # Each way of ending short is counted apart: a cancel or a prune is not a failure.
+    "failed": (RunStatus.FAILED,),
+    "cancelled": (RunStatus.CANCELLED,),
 }
+_PRUNED = next((s for s in RunStatus if s.value == "pruned"), None)  # a sweep's stopped trial
+if _PRUNED is not None:
+    GROUPS["pruned"] = (_PRUNED,)
 
 
 def queue_counts(conn: sa.Connection) -> dict[str, int]:
     """How many runs each group holds: one GROUP BY over the status index."""
-    rows = conn.execute(sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status))
+    rows = conn.execute(
+        sa.select(runs.c.status, sa.func.count())
+        .where(runs.c.deleted_at.is_(None))
+        .group_by(runs.c.status)
+    )
     by_status = {status: int(n) for status, n in rows}
     return {
         group: sum(by_status.get(s.value, 0) for s in statuses)

@@ -213,8 +213,7 @@ class RunState:
                 retry_at=None,
                 percent=percent_of(r["epoch"], r["total_epochs"], stopped, status),
             )
-            if reason is not None:
-                values["reason"] = reason
+            values["reason"] = reason  # the current one: a stale "retrying in …" goes
             if r["started_at"] is None:
                 values["started_at"] = now
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))

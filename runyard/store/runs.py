@@ -148,6 +148,13 @@ def _decode_cursor(cursor: str) -> int:
     return offset
 
 
+def _deleted(run_id: str) -> str:
+    return (
+        f"run {run_id!r} was deleted: it is in the trash (`runyard restore {run_id}` "
+        "brings it back until `runyard gc` empties the trash)"
+    )
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -278,6 +285,8 @@ class Runs:
             row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
+            if row.deleted_at is not None:
+                raise NotFound(_deleted(run_id), code="deleted")
             run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
             run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
             return run
@@ -285,7 +294,9 @@ class Runs:
     def get_many(self, run_ids: Sequence[str]) -> list[Run]:
         """Runs in the order asked, in two queries; NotFound names the first one missing."""
         with self._engine.connect() as conn:
-            rows = conn.execute(_run_select().where(runs.c.id.in_(list(run_ids)))).all()
+            rows = conn.execute(
+                _run_select().where(runs.c.id.in_(list(run_ids)), runs.c.deleted_at.is_(None))
+            ).all()
             summaries = self._summaries(conn, [r.id for r in rows])
             used = uses_of_runs(conn, [r.id for r in rows])
         found = {r.id: _to_run(r, summaries.get(r.id)) for r in rows}
@@ -319,8 +330,15 @@ class Runs:
                 if old is None:
                     raise NotFound(f"no run {run_id!r}")
                 values["params"] = {**old, **params}
-            done = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
-            if done.rowcount == 0:
+            done = conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.deleted_at.is_(None))
+                .values(**values)
+            )
+            if done.rowcount == 0:  # never written back to life: a deleted run stays deleted
+                gone = conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first()
+                if gone:
+                    raise NotFound(_deleted(run_id), code="deleted")
                 raise NotFound(f"no run {run_id!r}")
             if tags is not None:
                 conn.execute(run_tags.delete().where(run_tags.c.run_id == run_id))
@@ -331,9 +349,11 @@ class Runs:
         return self.get(run_id)
 
     def list(self, query: RunQuery) -> RunPage:
-        stmt = _run_select()
+        stmt = _run_select().where(runs.c.deleted_at.is_(None))
         if query.experiment is not None:
             stmt = stmt.where(experiments.c.name == query.experiment)
+        else:  # an archived experiment's runs show only when it is asked for by name
+            stmt = stmt.where(experiments.c.archived_at.is_(None))
         if query.status:
             stmt = stmt.where(runs.c.status.in_([s.value for s in query.status]))
         if query.sweep is not None:

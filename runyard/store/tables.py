@@ -37,6 +37,7 @@ experiments = sa.Table(
     sa.Column("name", sa.String(KEY_LEN), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("archived_at", sa.Float, nullable=True),  # hidden from lists while set
 )
 
 runs = sa.Table(
@@ -78,6 +79,7 @@ runs = sa.Table(
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("ended_at", sa.Float, nullable=True),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("deleted_at", sa.Float, nullable=True),  # in the trash since; hidden while set
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
     sa.Index("ix_runs_status_priority", "status", "priority", "created_at"),
     sa.Index("ix_runs_created", "created_at"),

@@ -41,6 +41,7 @@ class GpuSample:
     temperature: float | None  # °C
     status: Status = Status.HEALTHY
     error: str | None = None  # what could not be read, when something could not
+    memory_errors: int | None = None  # uncorrected ECC errors since the driver loaded
 
     @property
     def memory_percent(self) -> float | None:
@@ -177,6 +178,13 @@ def _read_gpu(nv: Any, index: int, known_name: str | None) -> GpuSample:
         temperature = call("temperature", nv.nvmlDeviceGetTemperature, handle, sensor)
         if temperature is not None:
             sample.temperature = float(temperature)
+        ecc = getattr(nv, "nvmlDeviceGetTotalEccErrors", None)
+        if ecc is not None:  # NotSupported (no ECC, e.g. a consumer GPU) leaves it null
+            uncorrected = getattr(nv, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1)
+            volatile = getattr(nv, "NVML_VOLATILE_ECC", 0)
+            count = call("memory errors", ecc, handle, uncorrected, volatile)
+            if count is not None:
+                sample.memory_errors = int(count)
     if errors:
         sample.error = "; ".join(errors)
     return sample

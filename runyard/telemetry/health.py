@@ -1,9 +1,12 @@
 """Health: each part of the host is healthy, warning or critical by configurable thresholds.
 
 A part is warning (critical) when its value is above the warning (critical) threshold, so
-100 % turns a percentage's check off. CPU has thresholds of its own because a
-training box at 90 % CPU is busy, not ill; GPUs are judged by temperature only, because a
-training job that fills a GPU's memory (PyTorch's caching allocator does) is normal.
+100 % turns a percentage's check off. Health judges what harms training: memory and disk
+filling up, a GPU running hot, a GPU's memory errors. Use is not harm: a training box at
+100 % CPU, or a GPU whose memory PyTorch's caching allocator has filled, is busy, not ill, so
+CPU and GPU use are shown but never judged (the CPU thresholds are kept for old configs).
+Uncorrected GPU memory (ECC) errors since the driver loaded are critical: results computed
+since may be wrong.
 """
 
 from __future__ import annotations

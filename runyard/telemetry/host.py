@@ -86,7 +86,7 @@ class HostSampler:
             percent=cpu_percent,
             count=psutil.cpu_count() or os.cpu_count() or 1,
             load=[round(x, 2) for x in psutil.getloadavg()],
-            status=t.cpu_percent.of(cpu_percent),
+            status=Status.HEALTHY,  # busy, not ill: use is shown, never judged (health.py)
         )
         vm = psutil.virtual_memory()
         memory = MemorySample(
@@ -108,7 +108,8 @@ class HostSampler:
         )
         for gpu in gpus:
             flagged = Status.WARNING if gpu.error else Status.HEALTHY
-            gpu.status = worst(gpu.status, flagged, t.gpu_temperature_c.of(gpu.temperature))
+            ecc = Status.CRITICAL if gpu.memory_errors else Status.HEALTHY
+            gpu.status = worst(gpu.status, flagged, ecc, t.gpu_temperature_c.of(gpu.temperature))
         parts = [cpu.status, memory.status, disk.status, *(g.status for g in gpus)]
         if gpu_error:
             parts.append(Status.WARNING)

@@ -67,3 +67,20 @@ def test_export(server: ServerProcess, tmp_path: Path) -> None:
     assert down.returncode == 1 and "cannot reach" in down.stderr
     assert json.loads(target.read_text()) == doc  # the old export stays whole
     assert [p.name for p in out.iterdir()] == ["state.json"]
+
+
+def test_export_metrics_and_runs_as_csv(server: ServerProcess, tmp_path: Path) -> None:
+    env = {"RUNYARD_URL": server.url}
+    run = httpx.post(f"{server.url}/api/runs", json={"name": "exported"}).json()
+    body = {"metrics": {"loss": {"steps": [0, 1, 2], "values": [3.0, 2.0, 1.0]}}}
+    httpx.post(f"{server.url}/api/runs/{run['id']}/metrics", json=body)
+    out = tmp_path / "m.csv"
+    done = cli("export", str(out), "--metrics", run["id"], env=env)
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "key,step,value,timestamp"
+    assert [line.split(",")[2] for line in lines[1:]] == ["3.0", "2.0", "1.0"]
+    table = cli("export", "-", "--runs-csv", "-f", "metrics.loss < 2", env=env)
+    assert table.returncode == 0 and "exported" in table.stdout
+    missing = cli("export", str(out), "--metrics", "nosuchrun0", env=env)
+    assert missing.returncode == 1 and "no run" in missing.stderr

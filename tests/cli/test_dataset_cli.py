@@ -74,14 +74,38 @@ def test_unpack_locally_and_by_upload(server: ServerProcess, tmp_path: Path) -> 
 def test_refusals_are_one_line(server: ServerProcess, tmp_path: Path) -> None:
     env = _env(server)
     evil = write_zip(tmp_path / "evil.zip", [Member("../../x.png", b"x")])
-    for extra in ([], ["--upload"]):
+    for extra in (["--local"], ["--upload"]):
         done = cli("dataset", "unpack", str(evil), "--name", "evil", *extra, env=env)
         assert done.returncode == 1
-        (line,) = done.stderr.strip().splitlines()
-        assert "climbs out" in line
+        used, line = done.stderr.strip().splitlines()  # which store, then the one-line refusal
+        assert used.startswith("runyard: using the") and "climbs out" in line
     assert cli("dataset", "show", "evil", env=env).returncode == 1
     assert cli("dataset", "add", str(tmp_path / "missing"), "-n", "x", env=env).returncode == 2
     assert cli("dataset", "add", str(tmp_path), env=env).returncode == 2  # no --name
     assert cli("dataset", "transform", "x@", "--steps", "crop", env=env).returncode == 2
     server_side = cli("dataset", "add", str(tmp_path), "-n", "x", "--server", env=env)
     assert server_side.returncode == 1 and "RUNYARD_DATASET_IMPORT_ROOT" in server_side.stderr
+
+
+def test_one_store_whichever_door(server: ServerProcess, tmp_path: Path) -> None:
+    """A new user's shell without the server's RUNYARD_HOME still writes where the dashboard
+    reads, and each command says which store it used."""
+    src = classification(tmp_path / "src")
+    other_home = {"RUNYARD_URL": server.url, "RUNYARD_HOME": str(tmp_path / "elsewhere")}
+    done = cli("dataset", "unpack", str(write_tar(
+        tmp_path / "pets.tar", [Member(p.relative_to(src).as_posix(), p.read_bytes())
+                                for p in sorted(src.rglob("*.png"))], "w",
+    )), "--name", "pets", env=other_home)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"using the server at {server.url}" in done.stderr
+    added = cli("dataset", "add", str(src), "--name", "folder", env=other_home)
+    assert added.returncode == 0 and "using the server" in added.stderr
+    names = {
+        d["name"]
+        for d in json.loads(cli("dataset", "ls", "--json", env=_env(server)).stdout)["datasets"]
+    }
+    assert {"pets", "folder"} <= names
+    offline = {"RUNYARD_URL": "http://127.0.0.1:9", "RUNYARD_HOME": str(tmp_path / "solo")}
+    alone = cli("dataset", "add", str(src), "--name", "solo", env=offline)
+    assert alone.returncode == 0, alone.stderr
+    assert "the local store in" in alone.stderr and "no server answered" in alone.stderr

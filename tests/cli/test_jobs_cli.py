@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from runyard.store import Store
 from tests.cli.test_cli import cli
 from tests.conftest import ServerProcess
 from tests.runner.conftest import program
@@ -114,3 +115,47 @@ def test_gc_lists_then_removes_dead_run_dirs(tmp_path: Path) -> None:
     removed = cli("gc", "--yes", env=env)
     assert removed.returncode == 0 and "removed 1 item" in removed.stdout
     assert not (home / "runs" / dead).exists() and (home / "runs" / kept).exists()
+
+
+def test_rm_restore_archive_and_gc_empties_the_trash(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    srv = ServerProcess(home).wait_ready()
+    env = {"RUNYARD_URL": srv.url, "RUNYARD_HOME": str(home)}
+    try:
+        done = cli("submit", "-e", "old", "--shell", "--", "echo hi", env=env).stdout.strip()
+        kept = cli("submit", "-e", "old", "--shell", "--", "echo hi", env=env).stdout.strip()
+        live = cli("submit", "--", *program("sleeper.py", "600"), env=env).stdout.strip()
+        for rid in (done, kept):
+            _status(srv.url, rid, "completed")
+        _status(srv.url, live, "running")
+        refused = cli("rm", live, env=env)
+        assert refused.returncode == 1 and "is running" in refused.stderr
+        gone = cli("rm", done, kept, env=env)
+        assert gone.returncode == 0, gone.stderr
+        assert f"runyard restore {done}" in gone.stdout
+        assert not (home / "runs" / done).exists()
+        listed = cli("restore", env=env)
+        assert done in listed.stdout and kept in listed.stdout
+        back = cli("restore", kept, env=env)
+        assert back.returncode == 0 and "restored" in back.stdout
+        assert (home / "runs" / kept / "logs").is_dir()
+        archived = cli("archive", "old", env=env)
+        assert archived.returncode == 0 and "archived" in archived.stdout
+        names = [e["name"] for e in httpx.get(f"{srv.url}/api/experiments").json()["experiments"]]
+        assert "old" not in names
+        assert cli("archive", "old", "--undo", env=env).returncode == 0
+        assert cli("cancel", live, env=env).returncode == 0
+        _status(srv.url, live, "cancelled")
+    finally:
+        srv.stop()
+    waiting = cli("gc", env={**env, "COLUMNS": "250"})
+    assert done not in waiting.stdout  # 30 days by default: not yet
+    purged = cli("gc", "--yes", env={**env, "RUNYARD_TRASH_DAYS": "0", "COLUMNS": "250"})
+    assert purged.returncode == 0 and done in purged.stdout
+    assert not (home / "runs" / ".trash" / done).exists()
+    store = Store.open(f"sqlite:///{home / 'runyard.db'}", home / "runs")
+    try:
+        assert store.trash.items() == []  # the row went with the folder
+        assert store.runs.get(kept).status.value == "completed"
+    finally:
+        store.close()

@@ -42,6 +42,7 @@ def test_failures_retry_with_backoff_then_resume_from_last_good_checkpoint(
     run = submit(jobs, program("flaky.py", "2"), max_retries=3, retry_delay_s=0.05)
     done = wait_status(jobs, run["id"], "completed", "failed")
     assert done["status"] == "completed" and done["attempt_count"] == 3
+    assert done["reason"] is None  # no stale "retrying in …" on a run that ended well
     attempts = jobs.get(f"/api/runs/{run['id']}/attempts").json()["attempts"]
     assert [a["status"] for a in attempts] == ["failed", "failed", "succeeded"]
     assert attempts[0]["exit_code"] == 3 and "exited 3" in attempts[0]["reason"]

@@ -38,9 +38,11 @@ def test_compare_three_runs(client: TestClient) -> None:
     assert out["baseline"] == a
     config = {row["key"]: row for row in out["config"]}
     assert config["opt.name"] == {
-        "key": "opt.name", "values": {a: "adam", b: "sgd", c: "adam"}, "differs": True
+        "key": "opt.name", "values": {a: "adam", b: "sgd", c: "adam"}, "differs": True,
+        "missing": {},
     }  # fmt: skip
     assert config["wd"]["values"] == {a: None, b: None, c: 0.1}
+    assert config["wd"]["missing"] == {a: "no such key", b: "no such key"}
     metrics = {row["key"]: row for row in out["metrics"]}
     loss = metrics["val/loss"]
     assert loss["goal"] == "min" and loss["best_run_id"] == c
@@ -49,6 +51,7 @@ def test_compare_three_runs(client: TestClient) -> None:
     assert abs(loss["deltas"][c] + 0.2) < 1e-12
     acc = metrics["val/acc"]
     assert acc["best_run_id"] == b and acc["values"][c] is None
+    assert acc["missing"] == {c: "not logged"}
     diff = client.post("/api/compare", json={"run_ids": [a, c], "diff_only": True}).json()
     assert [row["key"] for row in diff["config"]] == ["wd"]
     assert diff["baseline"] is None

@@ -92,6 +92,7 @@ def test_gpus_through_nvml(make_client: MakeClient, monkeypatch: pytest.MonkeyPa
         "temperature": 66.0,
         "status": "healthy",
         "error": None,
+        "memory_errors": None,  # the fake has no ECC
     }
     assert second["utilization"] is None and second["status"] == "warning"
     assert second["error"] == "utilization: NVMLError: Unknown"

@@ -133,3 +133,18 @@ def test_get_many_keeps_order_and_reads_summaries(store: Store) -> None:
         store.runs.get_many([a.id, "nope"])
     row = compare(got, baseline=a.id).config[0]
     assert row.key == "lr" and row.differs
+
+
+def test_an_empty_cell_says_why() -> None:
+    started = _run("a", {"lr": 0.1, "seed": 1}, metrics={"loss": 0.5})
+    started.started_at = 1.0
+    queued = _run("q", {"lr": 0.2})  # never started: no seed, no loss yet
+    cmp = compare([started, queued])
+    config = {r.key: r for r in cmp.config}
+    assert config["seed"].missing == {"q": "not started"}
+    assert config["lr"].missing == {}
+    assert cmp.metrics[0].missing == {"q": "not started"}
+    queued.started_at = 2.0
+    cmp = compare([started, queued])
+    assert cmp.config[1].missing == {"q": "no such key"}
+    assert cmp.metrics[0].missing == {"q": "not logged"}

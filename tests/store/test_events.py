@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from runyard.entities import RunStatus
 from runyard.store import Store
 from runyard.store.metrics import Series
+from runyard.store.queue import GROUPS
 from runyard.store.tables import events
 
 
@@ -37,9 +38,8 @@ def test_status_changes_carry_the_queue_counts(store: Store) -> None:
     run = store.runs.create(experiment="e")  # running
     store.events.emit("created", run.id, status="running")
     queue = [e for e in store.events.list() if e.kind == "queue"]
-    assert [e.data["counts"] for e in queue] == [
-        {"active": 1, "queued": 0, "completed": 0, "failed": 0}
-    ]
+    groups = dict.fromkeys(GROUPS, 0)  # cancelled (and pruned) counted apart from failed
+    assert [e.data["counts"] for e in queue] == [{**groups, "active": 1}]
     store.events.emit("status", run.id, status="running")  # nothing moved
     store.events.close()  # sends what the throttle holds
     assert len([e for e in store.events.list() if e.kind == "queue"]) == 1

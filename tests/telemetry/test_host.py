@@ -81,6 +81,29 @@ def test_gpus_are_judged_by_temperature_and_errors(
     assert sampler.sample().status is Status.CRITICAL
 
 
+def test_a_busy_cpu_is_healthy(tmp_path: Path) -> None:
+    """Full use is what a training box is for: thresholds the CPU is always above change
+    nothing, while memory at the same thresholds is judged."""
+    sample = HostSampler(tmp_path, _quiet(cpu_percent=ALWAYS)).sample(cpu_interval=0.05)
+    assert sample.cpu.status is Status.HEALTHY and sample.status is Status.HEALTHY
+    judged = HostSampler(tmp_path, _quiet(memory_percent=ALWAYS)).sample(cpu_interval=0.05)
+    assert judged.status is Status.CRITICAL
+
+
+def test_gpu_memory_errors_are_critical_and_no_ecc_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gpus = [FakeGpu(ecc_uncorrected=0, utilization=100), FakeGpu()]  # the second has no ECC
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(gpus))
+    sampler = HostSampler(tmp_path, _quiet(), Nvml())
+    sample = sampler.sample(cpu_interval=0.05)
+    assert [g.memory_errors for g in sample.gpus] == [0, None]
+    assert sample.status is Status.HEALTHY and all(g.error is None for g in sample.gpus)
+    gpus[0].ecc_uncorrected = 2
+    after = sampler.sample()
+    assert after.gpus[0].status is Status.CRITICAL and after.status is Status.CRITICAL
+
+
 def test_nvml_failing_as_a_whole_is_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -48,7 +48,7 @@ def test_overview_shows_the_queue_and_the_machine_as_the_api_does(live: Live, pa
         shown = page.get_by_test_id(f"count-{group}").inner_text()
         return shown == str(live.get("/api/queue").json()["counts"][group])
 
-    for group in ("active", "queued", "completed", "failed"):
+    for group in ("active", "queued", "completed", "failed", "cancelled"):
         until(lambda group=group: agrees(group), timeout=15)
     assert int(page.get_by_test_id("count-completed").inner_text()) >= 1
     expect(page.locator('[data-group="completed"]')).to_contain_text("overview-run")

@@ -10,6 +10,7 @@ import "./styles/base.css";
 import "./styles/components.css";
 import "./styles/pages.css";
 import "./styles/phone.css";
+import "./styles/edits.css";
 
 const queryClient = new QueryClient({
   defaultOptions: {

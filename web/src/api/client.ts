@@ -59,6 +59,7 @@ export const api = {
   post: <T>(path: string, body?: unknown) => request<T>("POST", path, body ?? {}),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, body),
   del: (path: string) => request<void>("DELETE", path),
+  delete: <T>(path: string) => request<T>("DELETE", path),
 };
 
 type QueryValue = string | number | boolean | null | undefined;

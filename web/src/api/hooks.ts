@@ -172,6 +172,7 @@ export function useMetrics(id: string, read: MetricsRead, enabled = true, active
 }
 
 export interface RunFilters {
+  filter?: string;
   q?: string;
   status?: string;
   experiment?: string;
@@ -230,25 +231,34 @@ export function useQueue() {
         active: "starting,running",
         queued: "queued,retrying",
         completed: "completed",
-        failed: "failed,cancelled",
+        failed: "failed",
+        cancelled: "cancelled",
       } as const;
       const lists = await Promise.all(
         Object.values(groups).map((status) =>
           api.get<RunList>(`/api/runs${qs({ status, limit: 12 })}`),
         ),
       );
-      const [active, queued, completed, failed] = lists.map((l) => l.runs) as [Run[], Run[], Run[], Run[]];
+      const [active, queued, completed, failed, cancelled] = lists.map((l) => l.runs) as [
+        Run[],
+        Run[],
+        Run[],
+        Run[],
+        Run[],
+      ];
       return {
         counts: {
           active: active.length,
           queued: queued.length,
           completed: completed.length,
           failed: failed.length,
+          cancelled: cancelled.length,
         },
         active,
         queued,
         completed,
         failed,
+        cancelled,
       } satisfies Queue;
     },
   });

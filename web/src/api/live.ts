@@ -50,6 +50,18 @@ export function patchRun(qc: QueryClient, id: string, change: (run: Run) => Run)
   });
 }
 
+/** Drop a run from every cached list (deleted here or in another tab); its page refetches. */
+export function forgetRun(qc: QueryClient, id: string): void {
+  qc.setQueriesData<InfiniteData<RunList>>({ queryKey: ["runs"] }, (old) =>
+    old?.pages
+      ? { ...old, pages: old.pages.map((p) => ({ ...p, runs: p.runs.filter((r) => r.id !== id) })) }
+      : old,
+  );
+  for (const key of ["queue", "recent", "pipeline", "experiments"]) {
+    void qc.invalidateQueries({ queryKey: [key] });
+  }
+}
+
 function throttle(fn: () => void, ms: number): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   return () => {
@@ -61,7 +73,17 @@ function throttle(fn: () => void, ms: number): () => void {
   };
 }
 
-const KINDS = ["created", "status", "progress", "summary", "metrics", "queue", "checkpoint"];
+const KINDS = [
+  "created",
+  "status",
+  "progress",
+  "summary",
+  "metrics",
+  "queue",
+  "checkpoint",
+  "deleted",
+  "restored",
+];
 
 function handler(qc: QueryClient): (ev: LiveEvent) => void {
   const lists = throttle(() => void qc.invalidateQueries({ queryKey: ["runs"] }), 2000);
@@ -81,7 +103,8 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         if (!id) break;
         if (ev.status) {
           const status = ev.status;
-          patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? r.reason }));
+          // A status comes with its own reason or none: an old "retrying in" never outlives it.
+          patchRun(qc, id, (r) => ({ ...r, status, reason: ev.reason ?? null }));
         }
         for (const key of ["run", "attempts", "checklist", "progress", "summary"]) {
           qc.invalidateQueries({ queryKey: [key, id] });
@@ -131,6 +154,17 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         }
         queue();
         break;
+      case "deleted":
+        if (!id) break;
+        forgetRun(qc, id);
+        void qc.invalidateQueries({ queryKey: ["run", id] });
+        break;
+      case "restored":
+        lists();
+        queue();
+        recent();
+        pipeline();
+        break;
       case "checkpoint":
         if (!id) break;
         for (const key of ["checkpoints", "artifacts", "checklist"]) {
@@ -146,6 +180,7 @@ export function startLive(qc: QueryClient): () => void {
   const onEvent = handler(qc);
   let source: EventSource | null = null;
   let lastId: string | null = null;
+  let applied = -1; // the id of the newest event applied
   let retry: ReturnType<typeof setTimeout> | null = null;
   let delay = 1000;
   let wasDown = false;
@@ -178,6 +213,13 @@ export function startLive(qc: QueryClient): () => void {
       );
     };
     const listen = (e: MessageEvent<string>) => {
+      // Events apply in the order of their ids, once: a duplicate (a replay after a
+      // reconnect) or one older than what was applied cannot undo a newer status.
+      const seq = Number(e.lastEventId);
+      if (e.lastEventId && Number.isFinite(seq)) {
+        if (seq <= applied) return;
+        applied = seq;
+      }
       if (e.lastEventId) lastId = e.lastEventId;
       try {
         const data = JSON.parse(e.data) as LiveEvent;

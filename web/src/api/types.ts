@@ -63,6 +63,7 @@ export interface Experiment {
   description: string;
   created_at: string;
   run_count: number;
+  archived_at?: string | null;
 }
 
 export interface Progress {
@@ -175,16 +176,29 @@ export interface CompareMetric {
   values: Record<string, Num>;
   best_run_id: string | null;
   deltas: Record<string, number | null>;
+  missing?: Record<string, string>; // run id → why there is no value (newer servers)
 }
 
 export interface Compare {
   runs: Run[];
   baseline: string | null;
-  config: { key: string; values: Record<string, unknown>; differs: boolean }[];
+  config: {
+    key: string;
+    values: Record<string, unknown>;
+    differs: boolean;
+    missing?: Record<string, string>;
+  }[];
   metrics: CompareMetric[];
 }
 
-export type Counts = { active: number; queued: number; completed: number; failed: number };
+export type Counts = {
+  active: number;
+  queued: number;
+  completed: number;
+  failed: number;
+  cancelled?: number; // newer servers count cancelled and pruned apart from failed
+  pruned?: number;
+};
 
 export interface Queue {
   counts: Counts;
@@ -192,6 +206,8 @@ export interface Queue {
   queued: Run[];
   completed: Run[];
   failed: Run[];
+  cancelled?: Run[];
+  pruned?: Run[];
 }
 
 export type Health = "healthy" | "warning" | "critical";
@@ -211,6 +227,7 @@ export interface SystemInfo {
     utilization: number | null;
     temperature: number | null;
     status: Health;
+    memory_errors?: number | null; // uncorrected ECC errors (newer servers)
   }[];
 }
 

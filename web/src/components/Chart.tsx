@@ -61,7 +61,9 @@ export function Chart({
   onZoom,
   title,
   colors,
+  time = false,
 }: {
+  time?: boolean; // x is wall-clock seconds since the epoch, drawn as times of day
   lines: Line[];
   width: number;
   height?: number;
@@ -89,13 +91,13 @@ export function Chart({
       height,
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
-      scales: { x: { time: false } },
+      scales: { x: { time } },
       axes: [
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 34 },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56 },
       ],
       series: [
-        { label: "step" },
+        { label: time ? "time" : "step" },
         ...lines.map((l, i) => ({
           label: l.label,
           stroke: colors?.[i] ?? PALETTE[i % PALETTE.length],
@@ -130,7 +132,7 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height, width > 0]);
+  }, [shape, height, width > 0, time]);
 
   useEffect(() => {
     const u = plot.current;

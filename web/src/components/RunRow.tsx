@@ -2,9 +2,27 @@
 
 import { Link } from "react-router";
 import type { Run } from "../api/types";
-import { bestOf, fmtAgo, fmtDuration, fmtNumber, runDuration, runPercent } from "../lib/format";
+import {
+  bestOf,
+  fmtAgo,
+  fmtDuration,
+  fmtNumber,
+  fmtValue,
+  runDuration,
+  runPercent,
+} from "../lib/format";
 import { ProgressBar } from "./ProgressRing";
 import { StatusBadge, statusTone } from "./Status";
+
+/** A chosen column's cell: a param as written, a metric's last value; "—" when absent. */
+export function columnValue(run: Run, col: string): string {
+  if (col.startsWith("params.")) {
+    const key = col.slice(7);
+    return key in run.params ? fmtValue(run.params[key]) : "—";
+  }
+  const key = col.slice(8);
+  return key in run.metrics ? fmtNumber(run.metrics[key] ?? null) : "—";
+}
 
 export function RunRow({
   run,
@@ -16,6 +34,7 @@ export function RunRow({
   onTag,
   measure,
   top,
+  extra = [],
 }: {
   run: Run;
   index: number;
@@ -26,6 +45,7 @@ export function RunRow({
   onTag: (tag: string) => void;
   measure: (el: Element | null) => void;
   top: number;
+  extra?: string[]; // chosen columns: params.KEY or metrics.KEY
 }) {
   const pct = runPercent(run);
   const best = bestOf(run);
@@ -106,6 +126,11 @@ export function RunRow({
       <div role="cell" className="cell c-created muted small" title={run.created_at}>
         {fmtAgo(run.created_at, now)}
       </div>
+      {extra.map((col) => (
+        <div key={col} role="cell" className="cell c-extra tabular" data-label={col} data-col={col}>
+          {columnValue(run, col)}
+        </div>
+      ))}
     </div>
   );
 }

@@ -49,6 +49,8 @@ function describe(error: unknown, what: string): { title: string; body: string; 
         title: `${what} isn't available on this server`,
         body: "This runyard server is older than the dashboard: update it, then reload.",
       };
+    if (error.code === "deleted")
+      return { code: "deleted", title: `${what} was deleted`, body: error.message };
     if (error.isNotFound)
       return { code: "not_found", title: `${what} not found`, body: error.message };
     return { code: error.code, title: `Could not load ${what.toLowerCase()}`, body: error.message };

@@ -166,7 +166,11 @@ function MetricsTable({
                         {best ? (
                           <Trophy />
                         ) : null}
-                        {fmtNumber(m.values[r.id] ?? null)}
+                        {m.missing?.[r.id] ? (
+                          <Missing why={m.missing[r.id]!} />
+                        ) : (
+                          fmtNumber(m.values[r.id] ?? null)
+                        )}
                         {baseline && r.id !== baseline && delta != null ? (
                           <div className={`delta small ${deltaTone(delta, m.goal)}`}>{fmtDelta(delta)}</div>
                         ) : null}
@@ -180,6 +184,15 @@ function MetricsTable({
         </div>
       )}
     </Panel>
+  );
+}
+
+/** An empty cell says why: "—" and the reason, never a bare null. */
+function Missing({ why }: { why: string }) {
+  return (
+    <span className="muted" data-missing={why} title={why}>
+      — <span className="small">{why}</span>
+    </span>
   );
 }
 
@@ -336,7 +349,11 @@ function ConfigDiff({ data }: { data: Compare }) {
                   </th>
                   {data.runs.map((r) => (
                     <td key={r.id} data-label={r.name}>
-                      <code>{r.id in c.values ? fmtValue(c.values[r.id]) : "—"}</code>
+                      {c.missing?.[r.id] || !(r.id in c.values) ? (
+                        <Missing why={c.missing?.[r.id] ?? "no such key"} />
+                      ) : (
+                        <code>{fmtValue(c.values[r.id])}</code>
+                      )}
                     </td>
                   ))}
                 </tr>

@@ -3,6 +3,7 @@
 import { Link } from "react-router";
 import { useProgress, useQueue, useRecentRuns, useSystem } from "../api/hooks";
 import type { Health, Queue, Run, SystemInfo } from "../api/types";
+import { HostHistoryPanel } from "../components/HostHistory";
 import { ProgressBar, ProgressRing } from "../components/ProgressRing";
 import { HealthBadge, StatusBadge, healthTone, statusTone } from "../components/Status";
 import { Empty, ErrorState, Loading, Panel } from "../components/States";
@@ -15,6 +16,7 @@ export function OverviewPage() {
     <div className="page page-overview">
       <h1>Mission control</h1>
       <SystemPanel />
+      <HostHistoryPanel />
       <QueuePanel />
       <RecentPanel />
     </div>
@@ -79,7 +81,7 @@ function SystemCards({ s }: { s: SystemInfo }) {
             label={`GPU ${g.index}`}
             percent={g.utilization}
             status={g.status}
-            detail={`${g.name} · ${fmtBytes(g.memory_used)}/${fmtBytes(g.memory_total)}${g.temperature != null ? ` · ${g.temperature}°C` : ""}`}
+            detail={`${g.name} · ${fmtBytes(g.memory_used)}/${fmtBytes(g.memory_total)}${g.temperature != null ? ` · ${g.temperature}°C` : ""}${g.memory_errors ? ` · ${g.memory_errors} memory errors` : ""}`}
           />
         ))
       )}
@@ -118,7 +120,18 @@ const GROUPS = [
   { key: "queued", label: "Queued", icon: "◷", tone: "muted" },
   { key: "completed", label: "Completed", icon: "✓", tone: "ok" },
   { key: "failed", label: "Failed", icon: "✕", tone: "bad" },
+  { key: "cancelled", label: "Cancelled", icon: "⊘", tone: "muted" },
+  { key: "pruned", label: "Pruned", icon: "✂", tone: "muted" },
 ] as const;
+
+const GROUP_STATUS: Record<(typeof GROUPS)[number]["key"], string> = {
+  active: "starting,running",
+  queued: "queued,retrying",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
+  pruned: "pruned",
+};
 
 function QueuePanel() {
   const queue = useQueue();
@@ -139,8 +152,10 @@ function QueueColumns({ queue }: { queue: Queue }) {
   return (
     <div className="queue">
       {GROUPS.map((g) => {
-        const runs = queue[g.key];
+        const runs = queue[g.key] ?? [];
         const count = queue.counts[g.key];
+        // An older server counts cancelled with failed; pruned exists only where sweeps do.
+        if (count === undefined || (g.key === "pruned" && count === 0)) return null;
         return (
           <section key={g.key} className={`queue-col tone-${g.tone}`} aria-label={`${g.label} runs`} data-group={g.key}>
             <h3 className="queue-head">
@@ -166,7 +181,7 @@ function QueueColumns({ queue }: { queue: Queue }) {
                               : fmtAgo(r.created_at)
                             : r.early_stopped
                               ? "early-stopped"
-                              : g.key === "failed"
+                              : g.key === "failed" || g.key === "cancelled" || g.key === "pruned"
                                 ? r.status
                                 : fmtAgo(r.ended_at)}
                       </span>
@@ -175,7 +190,7 @@ function QueueColumns({ queue }: { queue: Queue }) {
                 ))}
                 {count > 6 ? (
                   <li className="muted small">
-                    <Link to={`/runs?status=${g.key === "active" ? "starting,running" : g.key === "queued" ? "queued,retrying" : g.key === "failed" ? "failed" : "completed"}`}>
+                    <Link to={`/runs?status=${GROUP_STATUS[g.key]}`}>
                       +{count - 6} more
                     </Link>
                   </li>

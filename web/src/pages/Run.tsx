@@ -15,7 +15,9 @@ import { ConfigPanel } from "../components/run/Config";
 import { EvaluationPanel } from "../components/run/Evaluation";
 import { VisualsPanel } from "../components/run/Visuals";
 import { ArtifactsPanel, CheckpointsPanel } from "../components/run/Files";
+import { DeleteRunButton, EditableName, NotesPanel, TagEditor } from "../components/run/Labels";
 import { LogTail } from "../components/run/LogTail";
+import { MediaPanel } from "../components/run/Media";
 import { RunCharts } from "../components/run/RunCharts";
 import {
   fmtDuration,
@@ -29,6 +31,7 @@ import { useNow, useTitle } from "../lib/hooks";
 
 const SECTIONS = [
   ["charts", "Charts"],
+  ["notes", "Notes"],
   ["logs", "Logs"],
   ["attempts", "Attempts"],
   ["config", "Config"],
@@ -86,27 +89,26 @@ function RunView({ run }: { run: Run }) {
       </nav>
       <div className="page-head">
         <div className="min0">
-          <h1 className="run-title">{run.name}</h1>
+          <EditableName run={run} />
           <div className="row gap wrap">
             <StatusBadge status={run.status} />
             <EarlyStop run={run} total={total} />
             <code className="muted small">{run.id}</code>
             <CopyButton text={run.id} label="Copy id" />
-            {run.tags.map((t) => (
-              <Link key={t} className="chip" to={`/runs?tag=${encodeURIComponent(t)}`}>
-                {t}
-              </Link>
-            ))}
           </div>
+          <TagEditor run={run} />
           {run.reason ? (
             <p className={`reason tone-${statusTone(run.status)}`}>
               <strong>Reason:</strong> {run.reason}
             </p>
           ) : null}
         </div>
-        <Link className="btn" to={`/compare?runs=${run.id}`} title="Compare with other runs">
-          Compare…
-        </Link>
+        <div className="row gap">
+          <Link className="btn" to={`/compare?runs=${run.id}`} title="Compare with other runs">
+            Compare…
+          </Link>
+          <DeleteRunButton run={run} />
+        </div>
       </div>
 
       <div className="cards">
@@ -161,6 +163,8 @@ function RunView({ run }: { run: Run }) {
       </nav>
 
       <RunCharts run={run} />
+      <MediaPanel run={run} />
+      <NotesPanel run={run} />
       <Deferred id="logs" minHeight={240}>
         <LogTail run={run} />
       </Deferred>

@@ -3,11 +3,21 @@
 // loading every page. Select runs, then Compare.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { type CSSProperties, useEffect, useMemo, useRef, useState } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { type RunFilters, useExperiments, useRunPages } from "../api/hooks";
 import type { Run } from "../api/types";
 import { RunRow } from "../components/RunRow";
+import {
+  BulkActions,
+  ColumnHeader,
+  ColumnPicker,
+  FilterBox,
+  csvHref,
+  keysOf,
+  useColumns,
+} from "../components/RunsTools";
+import { ApiError } from "../api/client";
 import { Empty, ErrorState, Loading } from "../components/States";
 import { bestOf, runDuration, runPercent } from "../lib/format";
 import { useMediaQuery, useNow } from "../lib/hooks";
@@ -62,6 +72,7 @@ export function RunsPage() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const sort = (params.get("sort") as SortKey) || "created";
+  const filter = params.get("filter") ?? "";
   const desc = params.get("dir") ? params.get("dir") === "desc" : sort === "created";
   const [text, setText] = useState(params.get("q") ?? "");
   const q = useDebounced(text, 250);
@@ -85,8 +96,11 @@ export function RunsPage() {
     if ((params.get("q") ?? "") !== q) set({ q: q || null });
   }, [q]); // not on params: typing must not fight a URL change made elsewhere
 
-  const serverSort = SERVER_SORT[sort];
+  const [columns, setColumns] = useColumns(experiment);
+  const chosenSort = /^(params|metrics)\./.test(sort) ? sort : undefined; // a chosen column
+  const serverSort = SERVER_SORT[sort] ?? chosenSort;
   const filters: RunFilters = {
+    filter: filter || undefined,
     q: q || undefined,
     status: status || undefined,
     experiment: experiment || undefined,
@@ -144,11 +158,21 @@ export function RunsPage() {
     }
   }, [lastIndex, rows.length, pages]);
 
+  const keys = useMemo(() => keysOf(loaded), [loaded]);
+  const badFilter = pages.error instanceof ApiError && pages.error.status === 400 && filter;
+  const moveColumn = (col: string, by: -1 | 1) => {
+    const i = columns.indexOf(col);
+    const j = i + by;
+    if (j < 0 || j >= columns.length) return;
+    const next = columns.slice();
+    [next[i], next[j]] = [next[j]!, next[i]!];
+    setColumns(next);
+  };
   const toggle = (id: string) =>
     setSelected((s) =>
       s.includes(id) ? s.filter((x) => x !== id) : s.length >= MAX_COMPARE ? s : [...s, id],
     );
-  const sortBy = (key: SortKey) => {
+  const sortBy = (key: SortKey | string) => {
     if (key === sort) set({ sort: key, dir: desc ? "asc" : "desc" });
     else set({ sort: key, dir: key === "created" || key === "progress" ? "desc" : "asc" });
   };
@@ -158,7 +182,7 @@ export function RunsPage() {
   const overall = loaded.length
     ? loaded.reduce((n, r) => n + runPercent(r), 0) / loaded.length
     : 0;
-  const filtered = Boolean(q || status || experiment || tag);
+  const filtered = Boolean(q || status || experiment || tag || filter);
 
   const header = (key: SortKey, label: string, className = "") => (
     <div
@@ -202,6 +226,15 @@ export function RunsPage() {
               Clear
             </button>
           ) : null}
+          <BulkActions selected={selected} runs={loaded} onDone={() => setSelected([])} />
+          <a
+            className="btn btn-ghost"
+            data-testid="download-csv"
+            href={csvHref({ ...filters }, columns)}
+            download="runs.csv"
+          >
+            Download CSV
+          </a>
           <a className="btn btn-ghost" href="/api/export" download="runyard-export.json">
             Export
           </a>
@@ -247,6 +280,13 @@ export function RunsPage() {
             ))}
           </select>
         </label>
+        <ColumnPicker keys={keys} columns={columns} onChange={setColumns} />
+        <FilterBox
+          value={filter}
+          keys={keys}
+          error={badFilter ? pages.error : null}
+          onApply={(f) => set({ filter: f || null })}
+        />
         {tag ? (
           <button type="button" className="chip chip-on" onClick={() => set({ tag: null })}>
             tag: {tag} <span aria-hidden="true">✕</span>
@@ -263,6 +303,10 @@ export function RunsPage() {
 
       {pages.isPending ? (
         <Loading label="Loading runs…" rows={6} />
+      ) : badFilter ? (
+        <Empty title="This filter does not parse" icon="⌕">
+          <p>Fix it above: the message points at the place.</p>
+        </Empty>
       ) : pages.data === undefined && pages.isError ? (
         <ErrorState error={pages.error} what="Runs" retry={() => void pages.refetch()} />
       ) : rows.length === 0 ? (
@@ -288,7 +332,13 @@ export function RunsPage() {
           </Empty>
         )
       ) : (
-        <div className="vtable" role="table" aria-label="Runs" aria-rowcount={rows.length + 1}>
+        <div
+          className="vtable"
+          role="table"
+          aria-label="Runs"
+          aria-rowcount={rows.length + 1}
+          style={{ "--extra-cols": columns.map(() => "minmax(96px, 1fr)").join(" ") } as CSSProperties}
+        >
           <div className="vrow vhead" role="row">
             <div role="columnheader" className="cell c-check">
               <span className="sr-only">Select</span>
@@ -304,6 +354,17 @@ export function RunsPage() {
               Tags
             </div>
             {header("created", "Created", "c-created")}
+            {columns.map((col) => (
+              <ColumnHeader
+                key={col}
+                col={col}
+                sort={sort}
+                desc={desc}
+                onSort={() => sortBy(col)}
+                onMove={(by) => moveColumn(col, by)}
+                onRemove={() => setColumns(columns.filter((c) => c !== col))}
+              />
+            ))}
           </div>
           <div ref={scroller} className="vbody" role="rowgroup" data-testid="runs-scroller">
             <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
@@ -321,6 +382,7 @@ export function RunsPage() {
                     onTag={(t) => set({ tag: t })}
                     measure={virtual.measureElement}
                     top={item.start}
+                    extra={columns}
                   />
                 );
               })}

@@ -1,4 +1,4 @@
-// The run's config (its params) and notes.
+// The run's config (its params); its notes have their own panel (Labels.tsx).
 
 import type { Run, RunEnvironment } from "../../api/types";
 import { fmtValue } from "../../lib/format";
@@ -22,12 +22,6 @@ export function ConfigPanel({ run }: { run: Run }) {
           ))}
         </dl>
       )}
-      {run.notes ? (
-        <>
-          <h3 className="group-title">Notes</h3>
-          <p className="notes">{run.notes}</p>
-        </>
-      ) : null}
       {run.environment ? <Environment env={run.environment} /> : null}
       <p className="muted small path-line">
         <span>Run dir</span> <code>{run.run_dir}</code>

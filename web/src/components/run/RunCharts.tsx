@@ -73,9 +73,14 @@ function ChartCard({
   );
   const first = useFirstChart(runId, metric);
   const series = data.data?.metrics[metric] ?? (zoom ? undefined : first.data?.metrics[metric]);
+  // system/* (the job's CPU, memory) is a function of time, not of training steps.
+  const wall = metric.startsWith("system/") && Boolean(series?.timestamps?.length);
   const lines: Line[] = useMemo(
-    () => (series ? [{ label: metric, steps: series.steps, values: series.values }] : []),
-    [series, metric],
+    () =>
+      series
+        ? [{ label: metric, steps: wall ? series.timestamps! : series.steps, values: series.values }]
+        : [],
+    [series, metric, wall],
   );
   return (
     <div className="chart-card" data-metric={metric} ref={ref}>
@@ -97,7 +102,14 @@ function ChartCard({
       {data.data === undefined && data.isError ? (
         <ErrorState error={data.error} what="Metric" retry={() => void data.refetch()} />
       ) : lines.length ? (
-        <Chart title={metric} lines={lines} onZoom={setZoom} height={180} width={width} />
+        <Chart
+          title={metric}
+          lines={lines}
+          onZoom={wall ? undefined : setZoom}
+          height={180}
+          width={width}
+          time={wall}
+        />
       ) : (
         <div className="chart-placeholder skeleton" aria-label="Loading chart" />
       )}
