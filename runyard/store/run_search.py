@@ -68,7 +68,10 @@ class RunSearch:
 
     def _string_match(self, expr: Any, op: str, value: str) -> sa.ColumnElement[Any]:
         if op == "LIKE":
-            return expr.like(value) if self.postgres else expr.op("GLOB")(_glob(value))
+            match: sa.ColumnElement[Any] = (
+                expr.like(value) if self.postgres else expr.op("GLOB")(_glob(value))
+            )
+            return match
         if op == "ILIKE":
             return sa.func.lower(expr).like(value.lower())
         compare = _OPS[op]
