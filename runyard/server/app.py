@@ -26,6 +26,7 @@ from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard
+from runyard.server import mlflow as mlflow_api
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.events import EventHub
@@ -181,6 +182,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     for module in (*routers, compare, queue, events, export, datasets, system):
         app.include_router(module.router)
+    mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

@@ -14,6 +14,7 @@ from runyard.store.experiments import Experiments
 from runyard.store.files import Files
 from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
+from runyard.store.mlflow_meta import MlflowMeta
 from runyard.store.queue import Queue
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
@@ -37,6 +38,7 @@ class Store:
         self.queue = Queue(engine, self.runs)
         self.datasets = Datasets(engine)
         self.dataset_jobs = DatasetJobs(engine)
+        self.mlflow = MlflowMeta(engine)
 
     @classmethod
     def open(cls, url: str, runs_root: Path, *, migrate: bool = True) -> Store:

@@ -144,3 +144,21 @@ class RunSearch:
                 expr = runs.c[column]
             terms.append((expr.desc() if k.descending else expr.asc()).nulls_last())
         return stmt.order_by(*terms)
+
+
+def search_ids(
+    engine: sa.Engine,
+    experiment_ids: Sequence[int],
+    where: Sequence[sa.ColumnElement[Any]],
+    clauses: Sequence[Comparison],
+    keys: Sequence[OrderKey],
+    offset: int,
+    limit: int,
+) -> tuple[list[str], bool]:
+    """Ids of one page of runs in ``experiment_ids``, and whether more follow."""
+    search = RunSearch(engine.dialect.name)
+    stmt = sa.select(runs.c.id).where(runs.c.experiment_id.in_(list(experiment_ids)), *where)
+    stmt = search.order(search.where(stmt, clauses), keys).order_by(runs.c.id)
+    with engine.connect() as conn:
+        ids = list(conn.execute(stmt.offset(offset).limit(limit + 1)).scalars())
+    return ids[:limit], len(ids) > limit
