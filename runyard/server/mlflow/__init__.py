@@ -2,7 +2,9 @@
 (and the frameworks that log through it) logs into runyard with only its tracking URI changed.
 
 One module per resource; errors in MLflow's shape on these routes only (_errors.py); the
-filter grammar is runyard.store.search_filter, shared with runyard's own run list.
+filter grammar is runyard.store.search_filter, shared with runyard's own run list. The routes
+stay out of runyard's OpenAPI document: their contract is MLflow's (mlflow/protos/service.proto),
+and tests/server/mlflow holds them to it with MLflow's own client.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from runyard.store import Store
 from runyard.store.files import ArtifactRecord
 
 router = APIRouter(
-    prefix="/api/2.0/mlflow-artifacts/artifacts", route_class=MlflowRoute, tags=["mlflow"]
+    prefix="/api/2.0/mlflow-artifacts/artifacts", route_class=MlflowRoute, include_in_schema=False
 )
 ARTIFACTS = "artifacts"
 _HEADERS = {"x-content-type-options": "nosniff", "content-security-policy": "sandbox"}

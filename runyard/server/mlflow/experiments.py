@@ -33,7 +33,9 @@ from runyard.server.mlflow._wire import (
 from runyard.store import Store
 from runyard.store.search_filter import Comparison, parse_filter, parse_order_key
 
-router = APIRouter(prefix="/api/2.0/mlflow/experiments", route_class=MlflowRoute, tags=["mlflow"])
+router = APIRouter(
+    prefix="/api/2.0/mlflow/experiments", route_class=MlflowRoute, include_in_schema=False
+)
 VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3, "1": 1, "2": 2, "3": 3}
 MAX_NAME = 250
 

@@ -26,7 +26,7 @@ from runyard.server.mlflow.runs import (
 from runyard.store import Store
 from runyard.store.metrics import Series
 
-router = APIRouter(prefix="/api/2.0/mlflow", route_class=MlflowRoute, tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow", route_class=MlflowRoute, include_in_schema=False)
 MAX_METRICS = 1000
 MAX_PARAMS = 100
 MAX_TAGS = 100

@@ -23,7 +23,7 @@ from runyard.server.mlflow._wire import (
 )
 from runyard.store import Store
 
-router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute, tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute, include_in_schema=False)
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000

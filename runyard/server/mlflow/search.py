@@ -25,7 +25,7 @@ from runyard.store.run_search import search_ids
 from runyard.store.search_filter import Comparison, OrderKey, parse_filter, parse_order_key
 from runyard.store.tables import runs
 
-router = APIRouter(prefix="/api/2.0/mlflow", route_class=MlflowRoute, tags=["mlflow"])
+router = APIRouter(prefix="/api/2.0/mlflow", route_class=MlflowRoute, include_in_schema=False)
 MAX_RESULTS = 50000
 _TIMES = {
     "start_time": "started_at",

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from runyard.server.mlflow._errors import MlflowRoute
 
-router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
+router = APIRouter(route_class=MlflowRoute, include_in_schema=False)
 
 
 @router.get("/api/3.0/mlflow/server-info")
