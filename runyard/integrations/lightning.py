@@ -12,6 +12,7 @@ ModelCheckpoint saves is registered (so a retry resumes from it), progress is co
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ class RunyardLogger(Logger):
         self._experiment, self._name, self._run = experiment, name, run
         self._init_kwargs = init_kwargs
         self._seen: dict[str, int] = {}  # checkpoint path -> mtime_ns already registered
+        self._since = time.time()  # a resumed trainer also lists an earlier attempt's files
         self.trainer: pl.Trainer | None = None  # set by RunyardCallback
 
     @property
@@ -90,7 +92,7 @@ class RunyardLogger(Logger):
         trainer = self.trainer
         for path in sorted(p for p in paths if p and os.path.isfile(p)):
             mtime = os.stat(path).st_mtime_ns
-            if self._seen.get(path) == mtime:
+            if self._seen.get(path) == mtime or mtime < self._since * 1e9:
                 continue
             self._seen[path] = mtime
             score = checkpoint_callback.best_k_models.get(path)

@@ -1,5 +1,6 @@
-"""A Lightning job with runyard's native logger: its first attempt crashes after epoch 1's
-checkpoint; a retry resumes from `run.resume_from` through Lightning's own `ckpt_path`."""
+"""A Lightning job with runyard's native logger: its first attempt crashes as epoch 2 starts,
+after epoch 1's checkpoint; a retry resumes from `run.resume_from` through Lightning's own
+`ckpt_path`."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from tests.integrations._models import lightning_module, loaders, trainer_kwargs
 
 
 class CrashOnce(Callback):
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if os.environ.get("RUNYARD_ATTEMPT") == "1" and trainer.current_epoch == 1:
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if os.environ.get("RUNYARD_ATTEMPT") == "1" and trainer.current_epoch == 2:
             raise RuntimeError("simulated crash after epoch 1")
 
 
