@@ -13,6 +13,7 @@ from runyard.cli import (
     export,
     gc,
     jobs,
+    mlflow_import,
     runs,
     server,
     sync,
@@ -44,6 +45,7 @@ app.command()(demo.demo)
 app.command()(system.system)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
+app.add_typer(mlflow_import.app, name="import")
 
 
 def _version(value: bool) -> None:

@@ -65,8 +65,10 @@ def page_token(offset: int) -> str:
 
 
 def _by_name(store: Store, name: str) -> Experiment:
+    if name == "Default":
+        return resolve_experiment(store, "0")  # always exists
     try:
-        return store.experiments.get(DEFAULT_EXPERIMENT if name == "Default" else name)
+        return store.experiments.get(name)
     except NotFound:
         raise missing(f"Could not find experiment with name '{name}'") from None
 
