@@ -139,11 +139,33 @@ def experiment_json(store: Store, exp: Experiment) -> dict[str, Any]:
     return out
 
 
+EXACT_LATEST_RUNS = 50
+
+
+def _exact(
+    store: Store, run_id: str, rows: list[tuple[str, float, int | None, float | None]]
+) -> list[tuple[str, float, int | None, float | None]]:
+    """MLflow's latest point is the greatest (step, timestamp, value); the summaries keep the
+    last one logged at the greatest step. Read the points at that step to break ties."""
+    out = []
+    for key, value, step, ts in rows:
+        series = store.metrics.read(run_id, [key], start=step, end=step).get(key)
+        if series is not None and len(series.steps) > 1:
+            points = zip(series.timestamps.tolist(), series.values.tolist(), strict=True)
+            ts, value = max(points, key=lambda p: (p[0], -math.inf if math.isnan(p[1]) else p[1]))
+        elif series is not None and len(series.steps) == 1:
+            ts = float(series.timestamps[0])
+        out.append((key, value, step, ts))
+    return out
+
+
 def runs_json(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
     """Runs in MLflow's shape, their tags, deletes and latest metrics read in a few queries."""
     ids = [r.id for r in runs]
     tags = store.mlflow.run_tags(ids)
     latest = store.mlflow.latest_metrics(ids)
+    if len(runs) <= EXACT_LATEST_RUNS:
+        latest = {run_id: _exact(store, run_id, rows) for run_id, rows in latest.items()}
     deleted = store.mlflow.deleted("run", ids)
     experiments = {e.name: e for e in store.experiments.list()}
     gone_exps = store.mlflow.deleted("experiment", [str(e.id) for e in experiments.values()])
