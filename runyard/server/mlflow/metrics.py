@@ -127,9 +127,13 @@ def get_history(query: Query, store: StoreDep) -> Response:
         raise invalid(f"Invalid value {limit} for parameter 'max_results' supplied.")
     out: dict[str, Any] = {}
     if series is not None and offset < total:
-        steps = series.steps[offset:end].tolist()
-        values = series.values[offset:end].tolist()
-        stamps = (series.timestamps[offset:end] * 1000).round().astype("int64").tolist()
+        import numpy as np
+
+        stamps_ms = (series.timestamps * 1000).round().astype("int64")
+        order = np.lexsort((series.values, stamps_ms, series.steps))[offset:end]  # as MLflow
+        steps = series.steps[order].tolist()
+        values = series.values[order].tolist()
+        stamps = stamps_ms[order].tolist()
         out["metrics"] = [
             {"key": key, "value": number_out(v), "timestamp": t, "step": s}
             for s, v, t in zip(steps, values, stamps, strict=True)
