@@ -84,6 +84,8 @@ def test_an_exception_ends_the_run_failed(mlflow_url: str, store: Store) -> None
     assert store.runs.get(run.info.run_id).status is RunStatus.FAILED
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # 200 batches through the client: minutes when the machine is busy
 def test_metric_history_of_200000_points_and_non_finite_values(mlflow_url: str) -> None:
     import mlflow
     from mlflow.entities import Metric
