@@ -46,7 +46,8 @@ def get_run(store: Store, run_id: str) -> Run:
 def active_run(store: Store, run_id: str) -> Run:
     """The run, refused when MLflow's client deleted it (or its experiment)."""
     run = get_run(store, run_id)
-    if runs_json(store, [run])[0]["info"]["lifecycle_stage"] == "deleted":
+    exp = store.experiments.get(run.experiment)
+    if store.mlflow.deleted("run", [run.id]) or store.mlflow.deleted("experiment", [str(exp.id)]):
         raise invalid(f"The run {run_id} must be in the 'active' state. Current state is deleted.")
     return run
 
