@@ -14,6 +14,7 @@ from runyard.cli import (
     export,
     gc,
     jobs,
+    mlflow_import,
     runs,
     server,
     sweep,
@@ -52,6 +53,7 @@ app.command()(trash.archive)
 app.add_typer(db.app, name="db")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(sweep.app, name="sweep")
+app.add_typer(mlflow_import.app, name="import")
 
 
 def _version(value: bool) -> None:

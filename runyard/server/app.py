@@ -29,6 +29,7 @@ from runyard.runner.local import LocalBackend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard, docs
+from runyard.server import mlflow as mlflow_api
 from runyard.server._chart_cache import ChartCache
 from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.auth import BrowserGuard, require_declared_media_type
@@ -235,6 +236,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
     docs.mount(app)  # /docs and /redoc, offline
+    mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]
     # Added last, runs first: the body limit then auth wrap everything, docs included.

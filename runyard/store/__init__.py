@@ -15,6 +15,7 @@ from runyard.store.files import Files
 from runyard.store.heartbeats import Heartbeats
 from runyard.store.jobs import Jobs
 from runyard.store.metrics import Metrics
+from runyard.store.mlflow_meta import MlflowMeta
 from runyard.store.queue import Queue
 from runyard.store.run_files import RunFiles
 from runyard.store.run_state import RunState
@@ -45,6 +46,7 @@ class Store:
         self.heartbeats = Heartbeats(engine, self.run_state, self.events)
         self.sweeps = Sweeps(engine, self.runs)
         self.trash = Trash(engine, runs_root, self.events)
+        self.mlflow = MlflowMeta(engine)
 
     @classmethod
     def open(

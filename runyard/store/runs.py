@@ -5,23 +5,23 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import operator
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
-from runyard.store._query import Clause, Order, parse_filter, parse_order
+from runyard.store._query import Order, parse_order
 from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
+from runyard.store.run_search import RunSearch
+from runyard.store.search_filter import parse_filter
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
 
 _ADJECTIVES = [
@@ -95,15 +95,6 @@ _NOUNS = [
     "valley",
     "willow",
 ]
-
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "=": operator.eq,
-    "!=": operator.ne,
-}
 
 
 def new_run_id() -> str:
@@ -214,6 +205,7 @@ class Runs:
         self._engine = engine
         self._runs_root = runs_root
         self._dialect = engine.dialect.name
+        self._search = RunSearch(self._dialect)
 
     def create(
         self,
@@ -364,8 +356,7 @@ class Runs:
             )
         if query.q:
             stmt = stmt.where(runs.c.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
-        for i, clause in enumerate(parse_filter(query.filter)):
-            stmt = self._apply_clause(stmt, clause, i)
+        stmt = self._search.where(stmt, parse_filter(query.filter))
         stmt = self._apply_order(stmt, parse_order(query.order_by))
         offset = _decode_cursor(query.cursor) if query.cursor else 0
         stmt = stmt.limit(query.limit + 1).offset(offset)
@@ -382,36 +373,12 @@ class Runs:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _param(self, key: str) -> sa.ColumnElement[Any]:
-        if self._dialect == "postgresql":
-            return runs.c.params[key]  # jsonb: numbers compare as numbers, strings as text
-        if '"' in key:
-            raise BadRequest(f"parameter key {key!r} cannot be queried: it holds a double quote")
-        return sa.func.json_extract(runs.c.params, f'$."{key}"')
-
-    def _param_literal(self, value: Any) -> sa.ColumnElement[Any]:
-        if self._dialect == "postgresql":
-            return sa.cast(sa.literal(orjson.dumps(value).decode()), JSONB)
-        return sa.literal(value)
-
-    def _apply_clause(self, stmt: sa.Select[Any], clause: Clause, i: int) -> sa.Select[Any]:
-        compare = _OPS[clause.op]
-        if clause.scope == "params":
-            if clause.value is None:
-                expr = self._param(clause.key)
-                return stmt.where(expr.is_(None) if clause.op == "=" else expr.is_not(None))
-            return stmt.where(compare(self._param(clause.key), self._param_literal(clause.value)))
-        s = metric_summaries.alias(f"f{i}")
-        return stmt.join(s, sa.and_(s.c.run_id == runs.c.id, s.c.key == clause.key)).where(
-            compare(s.c.last, float(clause.value))
-        )
-
     def _apply_order(self, stmt: sa.Select[Any], order: Order) -> sa.Select[Any]:
         expr: sa.ColumnElement[Any]
         if order.scope == "attr":
             expr = runs.c[order.key]
         elif order.scope == "params":
-            expr = self._param(order.key)
+            expr = self._search.param(order.key)
         else:
             s = metric_summaries.alias("o")
             stmt = stmt.outerjoin(s, sa.and_(s.c.run_id == runs.c.id, s.c.key == order.key))

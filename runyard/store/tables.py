@@ -332,3 +332,34 @@ sessions = sa.Table(
     sa.Column("address", sa.String(64), nullable=True),
     sa.Index("ix_sessions_expires_at", "expires_at"),
 )
+
+# MLflow's key-value tags of runs and experiments, and its soft delete (runyard/server/mlflow/).
+mlflow_run_tags = sa.Table(
+    "mlflow_run_tags",
+    metadata,
+    sa.Column("run_id", sa.String(RUN_ID_LEN), _run_fk(), primary_key=True),
+    sa.Column("key", sa.String(KEY_LEN), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+mlflow_experiment_tags = sa.Table(
+    "mlflow_experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(KEY_LEN), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# A run or experiment that MLflow's client deleted: hidden from its searches until restored.
+mlflow_deleted = sa.Table(
+    "mlflow_deleted",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),  # "run" | "experiment"
+    sa.Column("ref", sa.String(RUN_ID_LEN), primary_key=True),
+    sa.Column("deleted_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,113 @@
+"""The same MLflow client script against runyard's MLflow API and against a real `mlflow server`.
+
+Lines: 1,000 `log_metric` calls; 100 `log_batch` calls of 1,000 metrics; `get_metric_history`
+of 200,000 points; `search_runs` over 1,000 runs (a page of 1,000 and a filtered search).
+The client is MLflow's own, from the side venv (scripts/bench-venv.sh, or MLFLOW_BENCH_PYTHON);
+both servers use SQLite on this disk. Target: runyard at least 5x faster on each line.
+
+Run: `python benchmarks/mlflow_compat_bench.py [--runs 1000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import bench_python, free_port, server, table  # noqa: E402
+
+CLIENT = r"""
+import json, sys, time
+import mlflow
+from mlflow.entities import Metric
+url, n_runs = sys.argv[1], int(sys.argv[2])
+client = mlflow.MlflowClient(tracking_uri=url)
+exp = client.create_experiment("compat-bench")
+run = client.create_run(exp).info.run_id
+out = {}
+t = time.perf_counter()
+for i in range(1000):
+    client.log_metric(run, "single", i * 0.5, step=i)
+out["1,000 log_metric calls"] = time.perf_counter() - t
+now = int(time.time() * 1000)
+batches = [[Metric("loss", float(b * 1000 + i), now, b * 1000 + i) for i in range(1000)]
+           for b in range(200)]
+t = time.perf_counter()
+for b in batches[:100]:
+    client.log_batch(run, metrics=b)
+out["100 log_batch x 1,000 metrics"] = time.perf_counter() - t
+for b in batches[100:]:
+    client.log_batch(run, metrics=b)
+t = time.perf_counter()
+history = client.get_metric_history(run, "loss")
+out["get_metric_history, 200,000 points"] = time.perf_counter() - t
+assert len(history) == 200_000, len(history)
+for i in range(n_runs):
+    r = client.create_run(exp).info.run_id
+    client.log_batch(r, metrics=[Metric("acc", i / n_runs, now, 0)])
+t = time.perf_counter()
+found = client.search_runs([exp], max_results=n_runs + 1)
+out[f"search_runs, {n_runs + 1:,} runs"] = time.perf_counter() - t
+t = time.perf_counter()
+best = client.search_runs([exp], "metrics.acc > 0.9", order_by=["metrics.acc DESC"])
+out["search_runs, filter + order_by"] = time.perf_counter() - t
+assert len(found) == n_runs + 1 and best[0].data.metrics["acc"] == (n_runs - 1) / n_runs
+print(json.dumps(out))
+"""
+
+
+def run_client(python: str, url: str, n_runs: int, cwd: Path) -> dict[str, float]:
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    done = subprocess.run(
+        [python, "-c", CLIENT, url, str(n_runs)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"client failed against {url}:\n{done.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=1000)
+    args = p.parse_args()
+    python = os.environ.get("MLFLOW_BENCH_PYTHON") or str(bench_python() or "")
+    if not python:
+        sys.exit("no side venv with mlflow: run scripts/bench-venv.sh or set MLFLOW_BENCH_PYTHON")
+    mlflow_bin = str(Path(python).with_name("mlflow"))
+    with tempfile.TemporaryDirectory(prefix="mlflow-compat-") as tmp_name:
+        tmp = Path(tmp_name)
+        port = free_port()
+        env = {**os.environ, "RUNYARD_HOME": str(tmp / "home")}
+        argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
+        with server(argv, port=port, health_path="/api/health", log=tmp / "ry.log", cwd=tmp,
+                    env=env) as srv:  # fmt: skip
+            ours = run_client(python, srv.url, args.runs, tmp)
+        port = free_port()
+        argv = [mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
+                "--default-artifact-root", str(tmp / "mlartifacts"),
+                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        with server(argv, port=port, health_path="/health", log=tmp / "ml.log", cwd=tmp,
+                    env=env, timeout_s=180) as srv:  # fmt: skip
+            theirs = run_client(python, srv.url, args.runs, tmp)
+    rows = [
+        [line, f"{ours[line]:.2f} s", f"{theirs[line]:.2f} s", f"{theirs[line] / ours[line]:.1f}x"]
+        for line in ours
+    ]
+    print(table(["same MLflow client script", "runyard", "mlflow server", "speed-up"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Runs: create, get, update (end), delete, restore, params, tags and inputs.
+
+A run created here is a tracked-only run of runyard (no job spec); its id is runyard's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from runyard.entities import Run, RunStatus
+from runyard.errors import NotFound
+from runyard.server._deps import StoreDep
+from runyard.server.mlflow._errors import MlflowRoute, invalid, missing
+from runyard.server.mlflow._request import Body, Query
+from runyard.server.mlflow._wire import (
+    FROM_MLFLOW,
+    RUN_NAME_TAG,
+    USER_TAG,
+    integer_in,
+    resolve_experiment,
+    runs_json,
+)
+from runyard.store import Store
+
+router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute, include_in_schema=False)
+MAX_KEY = 250
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+
+
+def run_id_of(body: dict[str, Any]) -> str:
+    run_id = body.get("run_id") or body.get("run_uuid")
+    if not run_id or not isinstance(run_id, str):
+        raise invalid("Missing value for required parameter 'run_id'.")
+    return run_id
+
+
+def get_run(store: Store, run_id: str) -> Run:
+    try:
+        return store.runs.get(run_id)
+    except NotFound:
+        raise missing(f"Run with id={run_id} not found") from None
+
+
+def active_run(store: Store, run_id: str) -> Run:
+    """The run, refused when MLflow's client deleted it (or its experiment)."""
+    run = get_run(store, run_id)
+    exp = store.experiments.get(run.experiment)
+    if store.mlflow.deleted("run", [run.id]) or store.mlflow.deleted("experiment", [str(exp.id)]):
+        raise invalid(f"The run {run_id} must be in the 'active' state. Current state is deleted.")
+    return run
+
+
+def check_key(key: Any, what: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise invalid(f"Missing value for required parameter 'key' of a {what}.")
+    if len(key) > MAX_KEY:
+        raise invalid(f"{what} key '{key[:40]}…' had length {len(key)}, which exceeds {MAX_KEY}")
+    return key
+
+
+def check_param(param: dict[str, Any]) -> tuple[str, str]:
+    key = check_key(param.get("key"), "param")
+    value = param.get("value")
+    text = "" if value is None else str(value)
+    if len(text) > MAX_PARAM_VALUE:
+        raise invalid(
+            f"Param value for '{key}' had length {len(text)}, which exceeds {MAX_PARAM_VALUE}"
+        )
+    return key, text
+
+
+def check_tag(tag: dict[str, Any]) -> tuple[str, str]:
+    key = check_key(tag.get("key"), "tag")
+    value = tag.get("value")
+    text = "" if value is None else str(value)
+    if len(text) > MAX_TAG_VALUE:
+        raise invalid(
+            f"Tag value for '{key}' had length {len(text)}, which exceeds {MAX_TAG_VALUE}"
+        )
+    return key, text
+
+
+def write(store: Store, run_id: str, params: dict[str, str], tags: dict[str, str]) -> None:
+    """Params and tags in one transaction; the run-name tag renames the run."""
+    name = tags.pop(RUN_NAME_TAG, None)
+    store.mlflow.log(run_id, params, tags, name=name)
+
+
+@router.post("/create")
+def create(body: Body, store: StoreDep) -> dict[str, Any]:
+    exp = resolve_experiment(store, body.get("experiment_id") or "0")
+    if store.mlflow.deleted("experiment", [str(exp.id)]):
+        raise invalid(
+            f"Could not create run under non-active experiment with ID {body.get('experiment_id')}."
+        )
+    tags = dict(check_tag(t) for t in body.get("tags") or [])
+    name = body.get("run_name") or tags.get(RUN_NAME_TAG) or None
+    if name is not None and not isinstance(name, str):
+        raise invalid(f"Invalid value {name!r} for parameter 'run_name'")
+    if body.get("user_id") and USER_TAG not in tags:
+        tags[USER_TAG] = str(body["user_id"])
+    start = body.get("start_time")
+    run = store.runs.create(experiment=exp.name, name=name, status=RunStatus.RUNNING)
+    if start is not None:
+        started = integer_in(start, "start_time") / 1000
+        store.mlflow.set_run_fields(run.id, created_at=started, started_at=started)
+    tags.pop(RUN_NAME_TAG, None)
+    write(store, run.id, {}, tags)
+    return {"run": runs_json(store, [get_run(store, run.id)])[0]}
+
+
+@router.get("/get")
+def get(query: Query, store: StoreDep) -> dict[str, Any]:
+    return {"run": runs_json(store, [get_run(store, run_id_of(query))])[0]}
+
+
+@router.post("/update")
+def update(body: Body, store: StoreDep) -> dict[str, Any]:
+    run = active_run(store, run_id_of(body))
+    status = body.get("status")
+    if status is not None:
+        target = FROM_MLFLOW.get(str(status))
+        if target is None:
+            raise invalid(f"Invalid value {status!r} for parameter 'status'")
+        if target.is_terminal():
+            store.run_state.finish(run.id, target)
+            if body.get("end_time") is not None:
+                ended = integer_in(body["end_time"], "end_time") / 1000
+                store.mlflow.set_run_fields(run.id, ended_at=ended)
+        elif run.status.is_terminal() and run.spec is None:  # a run resumed by its client
+            store.mlflow.set_run_fields(run.id, status=target.value, ended_at=None, summary=None)
+    if body.get("run_name"):
+        write(store, run.id, {}, {RUN_NAME_TAG: str(body["run_name"])})
+    return {"run_info": runs_json(store, [get_run(store, run.id)])[0]["info"]}
+
+
+def _set_deleted(body: dict[str, Any], store: Store, deleted: bool) -> dict[str, Any]:
+    run = get_run(store, run_id_of(body))
+    store.mlflow.set_deleted("run", run.id, deleted)
+    return {}
+
+
+@router.post("/delete")
+def delete(body: Body, store: StoreDep) -> dict[str, Any]:
+    return _set_deleted(body, store, True)
+
+
+@router.post("/restore")
+def restore(body: Body, store: StoreDep) -> dict[str, Any]:
+    return _set_deleted(body, store, False)
+
+
+@router.post("/log-parameter")
+def log_param(body: Body, store: StoreDep) -> dict[str, Any]:
+    run = active_run(store, run_id_of(body))
+    key, value = check_param(body)
+    write(store, run.id, {key: value}, {})
+    return {}
+
+
+@router.post("/set-tag")
+def set_tag(body: Body, store: StoreDep) -> dict[str, Any]:
+    run = active_run(store, run_id_of(body))
+    key, value = check_tag(body)
+    write(store, run.id, {}, {key: value})
+    return {}
+
+
+@router.post("/delete-tag")
+def delete_tag(body: Body, store: StoreDep) -> dict[str, Any]:
+    run = active_run(store, run_id_of(body))
+    key = check_key(body.get("key"), "tag")
+    if not store.mlflow.delete_run_tag(run.id, key):
+        raise missing(f"No tag with name: {key} in run with id {run.id}")
+    return {}
+
+
+@router.post("/log-inputs")
+def log_inputs(body: Body, store: StoreDep) -> dict[str, Any]:
+    """Dataset inputs are accepted (the client sends them with autolog) but not kept."""
+    active_run(store, run_id_of(body))
+    if not isinstance(body.get("datasets") or [], list):
+        raise invalid("'datasets' must be a list")
+    return {}

@@ -1,0 +1,183 @@
+"""What MLflow's tracking API keeps beside a runyard run: key-value tags of runs and
+experiments, and soft deletes (a deleted run or experiment is hidden, not removed)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runyard.errors import BadRequest, Conflict, NotFound
+from runyard.store.tables import (
+    experiments,
+    metric_summaries,
+    mlflow_deleted,
+    mlflow_experiment_tags,
+    mlflow_run_tags,
+    runs,
+)
+
+Kind = Literal["run", "experiment"]
+
+
+class MlflowMeta:
+    def __init__(self, engine: sa.Engine):
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def _upsert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        stmt = self._insert(table)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=keys, set_={"value": stmt.excluded.value}),
+            rows,
+        )
+
+    def set_run_tags(self, conn: sa.Connection, run_id: str, tags: dict[str, str]) -> None:
+        """In the caller's transaction, so that a batch is written whole or not at all."""
+        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+        self._upsert(conn, mlflow_run_tags, rows)
+
+    def delete_run_tag(self, run_id: str, key: str) -> bool:
+        t = mlflow_run_tags.c
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                mlflow_run_tags.delete().where(t.run_id == run_id, t.key == key)
+            ).rowcount
+        return bool(done)
+
+    def run_tags(self, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        if not run_ids:
+            return {}
+        t = mlflow_run_tags.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(t.run_id, t.key, t.value).where(t.run_id.in_(run_ids)))
+            out: dict[str, dict[str, str]] = {}
+            for run_id, key, value in rows:
+                out.setdefault(run_id, {})[key] = value
+        return out
+
+    def set_experiment_tags(self, experiment_id: int, tags: dict[str, str]) -> None:
+        rows = [{"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()]
+        with self._engine.begin() as conn:
+            self._upsert(conn, mlflow_experiment_tags, rows)
+
+    def delete_experiment_tag(self, experiment_id: int, key: str) -> bool:
+        t = mlflow_experiment_tags.c
+        with self._engine.begin() as conn:
+            stmt = mlflow_experiment_tags.delete().where(
+                t.experiment_id == experiment_id, t.key == key
+            )
+            return bool(conn.execute(stmt).rowcount)
+
+    def experiment_tags(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        t = mlflow_experiment_tags.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.experiment_id, t.key, t.value).where(
+                    t.experiment_id.in_(list(experiment_ids))
+                )
+            )
+            out: dict[int, dict[str, str]] = {}
+            for exp_id, key, value in rows:
+                out.setdefault(exp_id, {})[key] = value
+        return out
+
+    def set_deleted(self, kind: Kind, ref: str, deleted: bool) -> None:
+        t = mlflow_deleted.c
+        with self._engine.begin() as conn:
+            conn.execute(mlflow_deleted.delete().where(t.kind == kind, t.ref == ref))
+            if deleted:
+                conn.execute(
+                    mlflow_deleted.insert().values(kind=kind, ref=ref, deleted_at=time.time())
+                )
+
+    def deleted(self, kind: Kind, refs: Sequence[str]) -> dict[str, float]:
+        """When each of ``refs`` that is deleted was deleted."""
+        t = mlflow_deleted.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.ref, t.deleted_at).where(t.kind == kind, t.ref.in_(list(refs)))
+            )
+            return {ref: at for ref, at in rows}
+
+    @staticmethod
+    def deleted_refs(kind: Kind) -> sa.Select[tuple[str]]:
+        """A subquery of the refs of ``kind`` that are deleted, for NOT IN / IN filters."""
+        return sa.select(mlflow_deleted.c.ref).where(mlflow_deleted.c.kind == kind)
+
+    def log(
+        self, run_id: str, params: dict[str, str], tags: dict[str, str], name: str | None = None
+    ) -> None:
+        """Params and tags of one request in one transaction. A param logged before with
+        another value is refused (params are immutable) and nothing is written."""
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                sa.select(runs.c.params).where(runs.c.id == run_id).with_for_update()
+            ).first()
+            if row is None:
+                raise NotFound(f"Run with id={run_id} not found")
+            old: dict[str, Any] = row.params
+            for key, value in params.items():
+                if key in old and _text(old[key]) != value:
+                    raise BadRequest(
+                        "Changing param values is not allowed. Param with key="
+                        f"'{key}' was already logged with value='{_text(old[key])}' for run "
+                        f"ID='{run_id}'. Attempted logging new value '{value}'."
+                    )
+            values: dict[str, Any] = {"updated_at": time.time()}
+            if any(k not in old for k in params):
+                values["params"] = {**old, **params}
+            if name:
+                values["name"] = name
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            self.set_run_tags(conn, run_id, tags)
+
+    def set_run_fields(self, run_id: str, **values: Any) -> None:
+        """Times and status that MLflow's client chooses (start_time, end_time, reopening)."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                runs.update().where(runs.c.id == run_id).values(updated_at=time.time(), **values)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"Run with id={run_id} not found")
+
+    def rename_experiment(self, experiment_id: int, name: str) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    experiments.update().where(experiments.c.id == experiment_id).values(name=name)
+                )
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(f"Experiment(name={name}) already exists.") from exc
+
+    def latest_metrics(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, float, int | None, float | None]]]:
+        """(key, value, step, timestamp) of each key's latest point, from the summaries."""
+        if not run_ids:
+            return {}
+        t = metric_summaries.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.run_id, t.key, t.last, t.last_step, t.last_ts)
+                .where(t.run_id.in_(list(run_ids)))
+                .order_by(t.run_id, t.key)
+            )
+            out: dict[str, list[tuple[str, float, int | None, float | None]]] = {}
+            for run_id, key, last, step, ts in rows:
+                value = math.nan if last is None else last
+                out.setdefault(run_id, []).append((key, value, step, ts))
+        return out
+
+
+def _text(value: Any) -> str:
+    import orjson
+
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
