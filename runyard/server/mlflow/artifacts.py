@@ -53,7 +53,8 @@ def _locate(store: Store, path: str) -> tuple[Run, Path, Path]:
     return run, root, confine_relative(root, rel) if rel.strip("/") else root.resolve()
 
 
-@router.put("/{path:path}")
+# The file goes up as raw bytes of any type (the browser guard still refuses foreign origins).
+@router.put("/{path:path}", openapi_extra={"requestBody": {"content": {"*/*": {}}}})
 async def upload(path: str, request: Request, store: StoreDep) -> dict[str, Any]:
     run, root, target = await run_in_threadpool(_locate, store, path)
     if target == root.resolve() or target.is_dir():
