@@ -46,6 +46,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.blocked: str | None = None  # why the backend cannot start attempts now
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -74,7 +75,7 @@ class Scheduler:
             self._wake.wait(self._next_timeout())
 
     def _next_timeout(self) -> float | None:
-        waits = [SAFETY_POLL_S] if self._live else []
+        waits = [SAFETY_POLL_S] if self._live or self.blocked else []
         due = self.store.jobs.next_retry_at()
         if due is not None:
             waits.append(max(0.0, due - time.time()))
@@ -97,7 +98,19 @@ class Scheduler:
             self.store.events.emit("status", run_id, status="queued", reason="retry due")
         self._schedule()
 
+    def _backend_blocked(self) -> str | None:
+        """A backend with a `blocked(resources)` check (Ray) may refuse starts for now; the
+        queued runs then show why, and start once it answers."""
+        check = getattr(self.backend, "blocked", None)
+        blocked: str | None = check(self.resources) if check is not None else None
+        if blocked is not None or self.blocked is not None:  # new submissions get it too
+            self.store.jobs.set_queued_reason(blocked, self.blocked)
+            self.blocked = blocked
+        return blocked
+
     def _schedule(self) -> None:
+        if self._backend_blocked() is not None:
+            return
         if self.resources.free == (0, 0):
             return  # full: nothing can start, not even a job that asks for no GPU
         for queued in self.store.jobs.queued():
@@ -265,7 +278,8 @@ class Scheduler:
             launch = self._launch_of(attempt, spec, Path(run.run_dir))
             handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref)
             live = _Live(launch, handle, spec)
-            outcome = self.backend.poll(launch, handle) if attempt.pid else None
+            known = attempt.pid or attempt.backend_ref
+            outcome = self.backend.poll(launch, handle) if known else None
             if outcome is None and self.backend.adopt(launch, handle, self.wake):
                 self.resources.take(attempt.gpus, spec.cpus)
                 self._live[(attempt.run_id, attempt.number)] = live

@@ -23,6 +23,7 @@ from runyard.config import Settings
 from runyard.errors import RunyardError
 from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
+from runyard.runner.ray_cluster import ray_backend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard
@@ -145,7 +146,11 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     """The whole server: API, scheduler and maintenance threads (started by the lifespan)."""
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
-    scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
+    if backend is None:
+        backend = (
+            LocalBackend() if settings.backend == "local" else ray_backend(settings, resources)
+        )
+    scheduler = Scheduler(store, backend, settings, resources)
     sampler = Sampler(store, settings, expected_gpus=gpus)
 
     @asynccontextmanager
