@@ -49,14 +49,22 @@ def ray_available() -> str | None:
 
 
 class RayCluster:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, holder: int | None = None):
+        """A new namespace; or, with `holder`, the namespace of that holder's pid (a cluster
+        kept running between test sessions by `python -m tests.ray._cluster`)."""
         self.root = root
         self.temp = Path(f"/tmp/runyard-ray-{os.getpid()}")  # short: Ray's sockets live here
-        self.holder = subprocess.Popen(
-            ["unshare", "--net", "sh", "-c", "ip link set lo up && exec sleep infinity"]
+        self.attached = holder is not None
+        self.holder = (
+            subprocess.Popen(
+                ["unshare", "--net", "sh", "-c", "ip link set lo up && exec sleep infinity"]
+            )
+            if holder is None
+            else _Attached(holder)
         )
         self._home_ns = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         self._ns: int | None = None
+        self._depth = 0  # `inside` nests
         deadline = time.monotonic() + 10
         # `sh` execs `sleep` once loopback is up
         while not Path(f"/proc/{self.holder.pid}/cmdline").read_bytes().startswith(b"sleep"):
@@ -75,11 +83,15 @@ class RayCluster:
     def inside(self) -> Iterator[None]:
         """This thread (and what it starts) in the cluster's network namespace."""
         assert self._ns is not None
-        _setns(self._ns)
+        self._depth += 1
+        if self._depth == 1:
+            _setns(self._ns)
         try:
             yield
         finally:
-            _setns(self._home_ns)
+            self._depth -= 1
+            if self._depth == 0:
+                _setns(self._home_ns)
 
     def _node(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child holds it
@@ -111,13 +123,28 @@ class RayCluster:
         )
 
     def start_worker(self) -> None:
-        self.worker = self._node("worker", "--address", f"127.0.0.1:{GCS_PORT}")
+        # one address for both nodes: the worker's agent needs a port of its own
+        self.worker = self._node(
+            "worker",
+            "--address",
+            f"127.0.0.1:{GCS_PORT}",
+            "--dashboard-agent-listen-port",
+            str(DASHBOARD_PORT + 1),
+        )
 
     def kill(self, which: str) -> None:
         proc = self.head if which == "head" else self.worker
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGKILL)  # PID 1 of the node's namespace: all of it dies
             proc.wait()
+
+    def stop_all_jobs(self) -> None:
+        """Stop every Ray job still going (runyard servers end; their Ray jobs do not)."""
+        with self.inside():
+            jobs = httpx.get(f"{ADDRESS}/api/jobs/", timeout=30).json()
+            for job in jobs:
+                if job["status"] in ("PENDING", "RUNNING") and job.get("submission_id"):
+                    httpx.post(f"{ADDRESS}/api/jobs/{job['submission_id']}/stop", timeout=30)
 
     def alive_nodes(self) -> list[dict[str, object]]:
         with self.inside():
@@ -145,6 +172,9 @@ class RayCluster:
         raise TimeoutError(f"the Ray cluster did not reach {count} live node(s) in time")
 
     def close(self) -> None:
+        if self.attached:
+            os.close(self._home_ns)
+            return
         self.kill("worker")
         self.kill("head")
         self.holder.kill()
@@ -153,3 +183,28 @@ class RayCluster:
             os.close(self._ns)
         os.close(self._home_ns)
         shutil.rmtree(self.temp, ignore_errors=True)
+
+
+class _Attached:
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None
+
+
+if __name__ == "__main__":  # a cluster for a developer's repeated test sessions
+    import tempfile
+
+    cluster = RayCluster(Path(tempfile.mkdtemp(prefix="runyard-ray-dev-")))
+    cluster.start_head()
+    cluster.start_worker()
+    cluster.wait_nodes(2)
+    stops = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)  # then sigwait takes them: close runs
+    sys.stdout.write(f"RAY_TEST_HOLDER={cluster.holder.pid}  (Ctrl-C stops the cluster)\n")
+    sys.stdout.flush()
+    try:
+        signal.sigwait(stops)
+    finally:
+        cluster.close()

@@ -3,6 +3,7 @@ namespace that each `ray`-marked test enters; runyard servers on the `ray` backe
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +22,12 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster
     why = ray_available()
     if why is not None:
         pytest.skip(why)
-    cluster = RayCluster(tmp_path_factory.mktemp("ray"))
+    holder = os.environ.get("RAY_TEST_HOLDER")  # a cluster kept between sessions
+    cluster = RayCluster(tmp_path_factory.mktemp("ray"), int(holder) if holder else None)
     try:
-        cluster.start_head()
-        cluster.start_worker()  # it waits for the head's GCS: both start at once
+        if not holder:
+            cluster.start_head()
+            cluster.start_worker()  # it waits for the head's GCS: both start at once
         cluster.wait_nodes(2)
         yield cluster
     finally:
@@ -56,10 +59,14 @@ def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess
 
 
 @pytest.fixture
-def rayserver(tmp_path: Path, _in_cluster_netns: None) -> Iterator[ServerProcess]:
+def rayserver(
+    tmp_path: Path, ray_cluster: RayCluster, _in_cluster_netns: None
+) -> Iterator[ServerProcess]:
+    cluster = ray_cluster
     srv = ray_server(tmp_path / "home")
     yield srv
     srv.stop()
+    cluster.stop_all_jobs()
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:

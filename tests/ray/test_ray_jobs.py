@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.ray._cluster import ADDRESS
-from tests.ray.conftest import Api, wait_for
+from tests.ray._cluster import ADDRESS, RayCluster
+from tests.ray.conftest import Api, kill_server, ray_server, wait_for
 from tests.runner.conftest import program
 
 pytestmark = pytest.mark.ray
@@ -89,3 +89,43 @@ def test_timeout_and_cancel_end_the_whole_ray_job(rayserver: ServerProcess) -> N
     # SIGTERM ignored, so SIGKILL after the grace time: well before the 600 s sleep
     assert at(timed_out["ended_at"]) - at(timed_out["started_at"]) < 4 + 1 + 30
     assert "started" in log_of(run, 1) and "done" not in log_of(run, 1)
+
+
+def gated(flag: Path) -> list[str]:
+    """A job that notes each start in its run dir, then runs until `flag` exists."""
+    script = (
+        'echo "attempt $RUNYARD_ATTEMPT" >> "$RUNYARD_RUN_DIR/starts"; echo started; '
+        f'while [ ! -e "{flag}" ]; do sleep 0.2; done; echo done'
+    )
+    return ["/bin/sh", "-c", script]
+
+
+def test_a_restarted_server_readopts_and_reads_what_ended_meanwhile(
+    tmp_path: Path, ray_cluster: RayCluster
+) -> None:
+    home = tmp_path / "home"
+    first = ray_server(home)
+    api = Api(first.url)
+    flag = tmp_path / "go"
+    try:
+        survivor = api.submit(gated(flag), max_retries=0)
+        finisher = api.submit(["/bin/sh", "-c", "echo started; sleep 1; exit 3"], max_retries=0)
+        for rid in (survivor, finisher):
+            wait_for(lambda rid=rid: "started" in log_of(api.run(rid), 1), what=f"{rid} started")
+    finally:
+        kill_server(first)
+    wait_for(lambda: ray_status(f"{finisher}-1") == "FAILED", what="finisher ended on Ray")
+    second = ray_server(home, port=first.port)
+    try:
+        assert api.run(survivor)["status"] == "running"  # re-adopted, not restarted
+        done = api.until(finisher, "failed", "completed")
+        (attempt,) = api.attempts(finisher)
+        assert (attempt["status"], attempt["exit_code"]) == ("failed", 3), done
+        flag.touch()
+        run = api.until(survivor, "completed", "failed")
+        assert run["status"] == "completed" and run["attempt_count"] == 1, run
+        assert (Path(run["run_dir"]) / "starts").read_text() == "attempt 1\n"
+        assert "done" in log_of(run, 1)
+    finally:
+        second.stop()
+        ray_cluster.stop_all_jobs()
