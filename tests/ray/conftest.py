@@ -97,14 +97,17 @@ class Api:
         r = httpx.get(f"{self.url}/api/runs/{run_id}/attempts", timeout=30)
         return list(r.json()["attempts"])
 
-    def until(self, run_id: str, *statuses: str, timeout: float = 60.0) -> dict[str, Any]:
-        return dict(
-            wait_for(
-                lambda: (r := self.run(run_id))["status"] in statuses and r,
-                timeout,
-                f"run {run_id} {'/'.join(statuses)}",
+    def until(self, run_id: str, *statuses: str, timeout: float = 120.0) -> dict[str, Any]:
+        try:
+            return dict(
+                wait_for(
+                    lambda: (r := self.run(run_id))["status"] in statuses and r,
+                    timeout,
+                    f"run {run_id} {'/'.join(statuses)}",
+                )
             )
-        )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {self.run(run_id)} {self.attempts(run_id)}") from None
 
 
 def kill_server(srv: ServerProcess) -> None:

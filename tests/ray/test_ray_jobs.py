@@ -40,6 +40,10 @@ def test_a_job_completes_with_its_log_and_the_cluster_bounds_it(
     assert "asks for 3 GPU(s)" in message
     assert f"the Ray cluster at {ADDRESS} has 2 node(s), 2 CPU(s) and 0 GPU(s)" in message
 
+    cluster = httpx.get(f"{api.url}/api/system").json()["cluster"]
+    assert (cluster["reachable"], len(cluster["nodes"]), cluster["cpus"]) == (True, 2, 2)
+    assert sorted(n["head"] for n in cluster["nodes"]) == [False, True]
+
     rid = api.submit(
         ["/bin/sh", "-c", 'echo "hello from $RUNYARD_RUN_ID attempt $RUNYARD_ATTEMPT in $PWD"'],
         cwd=str(tmp_path),
