@@ -37,6 +37,7 @@ log = logging.getLogger("runyard.ray")
 CLUSTER_REFRESH_S = 5.0
 # Set by the node, never shipped: Ray picks the GPUs of a job itself.
 NODE_OWNED = frozenset({"CUDA_VISIBLE_DEVICES"})
+SCRATCH_RUN_DIR = "runyard-run"  # relative: inside the job's working dir on its node
 
 
 def submission_id(launch: Launch) -> str:
@@ -105,6 +106,7 @@ class RayBackend:
         self.address = address.rstrip("/")
         self.token = token
         self.shared_runs = shared_runs
+        self.uploads = not shared_runs  # the SDK sends checkpoints and artifacts over HTTP
         self.cluster = ClusterView(self.address, False, "not read yet")
         self._client_obj: JobSubmissionClient | None = None
         self._lock = threading.Lock()
@@ -225,8 +227,9 @@ class RayBackend:
         }
         env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(launch.grace_s)))
         runtime_env: dict[str, Any] = {"env_vars": env}
-        if not self.shared_runs:
+        if not self.shared_runs:  # scratch in the job's own copy of its working dir
             runtime_env["working_dir"] = launch.cwd
+            env["RUNYARD_RUN_DIR"] = SCRATCH_RUN_DIR
         return runtime_env
 
     def _watch(self, launch: Launch, sid: str, on_exit: Callable[[], None], started: float) -> None:

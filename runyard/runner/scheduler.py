@@ -153,6 +153,7 @@ class Scheduler:
             "RUNYARD_DATABASE_URL",
             "RUNYARD_TOKEN",
             "RUNYARD_RESUME_FROM",
+            "RUNYARD_RESUME_SHA256",
         ):
             env.pop(name, None)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -166,6 +167,7 @@ class Scheduler:
         secret = self.settings.token_value
         if secret:
             env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
+        resume: Path | None = None
         if number > 1:
             registered = self.store.files.checkpoints(run_id)
             resume, skipped = policy.resume_checkpoint(
@@ -175,6 +177,11 @@ class Scheduler:
                 self.store.events.emit("resume_skip", run_id, attempt=number, reason=why)
             if resume is not None:
                 env["RUNYARD_RESUME_FROM"] = str(resume)
+        if getattr(self.backend, "uploads", False) or env.get("RUNYARD_UPLOAD") == "1":
+            env["RUNYARD_UPLOAD"] = "1"  # the job's node has scratch only: it sends its files
+            if resume is not None:  # and fetches this one (relative to the run dir), checked
+                env["RUNYARD_RESUME_FROM"] = resume.relative_to(run_dir).as_posix()
+                env["RUNYARD_RESUME_SHA256"] = policy.sha256_of(resume)
         return Launch(
             run_id=run_id,
             attempt=number,

@@ -48,6 +48,7 @@ from runyard.server.routes import (
     queue,
     runs,
     system,
+    uploads,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
@@ -184,7 +185,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
-    for module in (*routers, compare, queue, events, export, datasets, system):
+    for module in (*routers, compare, queue, events, export, datasets, system, uploads):
         app.include_router(module.router)
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
     app.openapi = _openapi_with(app, (MetricBatch,))  # type: ignore[method-assign]

@@ -140,7 +140,7 @@ class RayCluster:
 
     def stop_all_jobs(self) -> None:
         """Stop every Ray job still going (runyard servers end; their Ray jobs do not)."""
-        with self.inside():
+        with self.inside(), contextlib.suppress(httpx.TransportError):  # unless Ray is down
             jobs = httpx.get(f"{ADDRESS}/api/jobs/", timeout=30).json()
             for job in jobs:
                 if job["status"] in ("PENDING", "RUNNING") and job.get("submission_id"):
@@ -155,12 +155,19 @@ class RayCluster:
                 return []
         return [n for n in rows if n.get("state") == "ALIVE"]
 
-    def wait_nodes(self, count: int, timeout: float = 120) -> list[dict[str, object]]:
+    def wait_nodes(self, count: int, timeout: float = 240) -> list[dict[str, object]]:
         deadline = time.monotonic() + timeout
+        retries = 3
         while time.monotonic() < deadline:
+            # Under load a node may give up its start (Ray waits 30 s for its raylet, or the
+            # worker came before the GCS knew the head): start it again, a few times.
+            if self.head is not None and self.head.poll() not in (None, -9) and retries:
+                retries -= 1
+                self.start_head()
             worker_failed = self.worker is not None and self.worker.poll() not in (None, -9)
-            if worker_failed and self.head is not None and self.head.poll() is None:
-                self.start_worker()  # it came before the head's GCS knew the head: again
+            if worker_failed and self.head is not None and self.head.poll() is None and retries:
+                retries -= 1
+                self.start_worker()
             for proc, name in ((self.head, "head"), (self.worker, "worker")):
                 if proc is not None and proc.poll() is not None and proc.returncode != -9:
                     text = (self.root / f"{name}.log").read_text()[-3000:]
