@@ -216,7 +216,7 @@ class RayBackend:
         command = shlex.join(launch.argv)
         if self.shared_runs:
             return f"cd {shlex.quote(launch.cwd)} && exec {command}"
-        return f"exec {command}"
+        return f"exec python3 -m runyard.runner.sidecar {command}"  # ships progress, metrics
 
     def _runtime_env(self, launch: Launch) -> dict[str, Any]:
         """The attempt's own variables (not those the server inherited) and the stop grace."""

@@ -39,17 +39,18 @@ class Uploader:
         self.base = f"{url.rstrip('/')}/api/runs/{run_id}"
         self.run_dir = run_dir
         self._client = httpx.Client(headers=_headers(token), timeout=60)
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Path] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
         self.failed: list[str] = []
         self._thread = threading.Thread(target=self._work, name="runyard-upload", daemon=True)
         self._thread.start()
 
-    def send(self, relpath: str) -> None:
-        """Queue `run_dir/relpath` for upload; returns at once."""
+    def send(self, relpath: str, source: Path | None = None) -> None:
+        """Queue `run_dir/relpath` (or the file `source`, sent as relpath) for upload;
+        returns at once."""
         self._idle.clear()
-        self._queue.put(relpath)
+        self._queue.put((relpath, source or self.run_dir / relpath))
 
     def wait(self, timeout: float) -> bool:
         """True once everything queued has been sent (or given up on)."""
@@ -61,10 +62,11 @@ class Uploader:
         return done and not self.failed
 
     def _work(self) -> None:
-        while (relpath := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            relpath, source = item
             for pause in (*RETRY_S, None):
                 try:
-                    self._upload(relpath)
+                    self._upload(relpath, source)
                     break
                 except (httpx.HTTPError, OSError) as exc:
                     if pause is None:
@@ -78,8 +80,7 @@ class Uploader:
     def _url(self, relpath: str) -> str:
         return f"{self.base}/uploads/{urllib.parse.quote(relpath)}"
 
-    def _upload(self, relpath: str) -> None:
-        path = self.run_dir / relpath
+    def _upload(self, relpath: str, path: Path) -> None:
         size = path.stat().st_size
         with open(path, "rb") as f:
             sha = hashlib.file_digest(f, "sha256").hexdigest()
@@ -95,10 +96,7 @@ class Uploader:
                 if r.status_code == 409:  # the server has another offset: go on from it
                     offset = int(self._client.get(self._url(relpath)).json()["received"])
                     continue
-                if r.status_code == 422:  # mangled on the way: all again
-                    offset = 0
-                    continue
-                r.raise_for_status()
+                r.raise_for_status()  # a 422 (mangled, or changed since hashed): all again
                 body = r.json()
                 if body["complete"]:
                     return

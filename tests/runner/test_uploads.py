@@ -86,3 +86,42 @@ def test_a_job_on_scratch_uploads_its_files_and_its_retry_resumes_from_them(
     assert f"resume_from={fetched}" in second
     assert f"resumed {hashlib.sha256(server_copy.read_bytes()).hexdigest()}" in second
     assert fetched.read_bytes() == server_copy.read_bytes()
+
+
+def test_the_sidecar_ships_what_a_program_without_the_sdk_writes(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    program = (
+        'for i in 1 2 3; do echo "{\\"step\\": $i, \\"loss\\": 0.$i}" '
+        '>> "$RUNYARD_RUN_DIR/metrics.jsonl"; done; '
+        'echo "{\\"epoch\\": 3, \\"total_epochs\\": 3}" > "$RUNYARD_RUN_DIR/progress.json"'
+    )
+    script = (
+        f'RUNYARD_RUN_DIR="{tmp_path}/scratch" '
+        f"exec {sys.executable} -m runyard.runner.sidecar /bin/sh -c '{program}'"
+    )
+    r = httpx.post(
+        f"{server.url}/api/runs",
+        json={
+            "command": ["/bin/sh", "-c", script],
+            "env": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+            "max_retries": 0,
+        },
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    deadline = time.monotonic() + 60
+    while (run := httpx.get(f"{server.url}/api/runs/{rid}").json())["status"] not in (
+        "completed",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+    run_dir = Path(run["run_dir"])
+    assert run["status"] == "completed", (run_dir / "logs" / "attempt-1.log").read_text()
+    node = tmp_path / "scratch"
+    for name in ("metrics.jsonl", "progress.json"):
+        assert (run_dir / name).read_bytes() == (node / name).read_bytes()
+    metrics = httpx.get(f"{server.url}/api/runs/{rid}/metrics", params={"keys": "loss"}).json()
+    assert metrics["metrics"]["loss"]["steps"] == [1, 2, 3]
+    assert metrics["metrics"]["loss"]["values"] == [0.1, 0.2, 0.3]
