@@ -45,6 +45,9 @@ def test_chunks_resume_at_the_servers_offset_and_are_checked(server: ServerProce
     assert not (Path(run["run_dir"]) / "checkpoints" / "w.bin2").exists()
     outside = f"{server.url}/api/runs/{run['id']}/uploads/..%2Fescape"
     assert httpx.put(outside, params={**q, "offset": 0}, content=data).status_code == 400
+    for elsewhere in ("logs/attempt-1.log", "checkpoints", "run.json", ".uploads/x"):
+        where = f"{server.url}/api/runs/{run['id']}/uploads/{elsewhere}"
+        assert httpx.put(where, params={**q, "offset": 0}, content=data).status_code == 400
     not_hex = httpx.put(up, params={"size": 1, "sha256": "zz", "offset": 0}, content=b"x")
     assert not_hex.status_code == 400
 

@@ -31,6 +31,8 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut},
 }
 PARTS = ".uploads"
+FOLDERS = ("checkpoints", "artifacts")
+TOP_FILES = ("progress.json", "metrics.jsonl")  # shipped by the sidecar
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -47,9 +49,14 @@ class UploadOut(BaseModel):
 
 def _part(run_dir: Path, path: str) -> Path:
     check_name(path)
-    if path.split("/", 1)[0] == PARTS:
-        raise BadRequest(f"{PARTS}/ is runyard's own folder")
-    confine_relative(run_dir, path)  # the final place must stay inside the run dir
+    top = path.split("/", 1)
+    if not (path in TOP_FILES or (len(top) == 2 and top[0] in FOLDERS)):
+        raise BadRequest(
+            f"{path!r}: uploads go under {'/ or '.join(FOLDERS)}/, or are one of "
+            f"{', '.join(TOP_FILES)}"
+        )
+    if confine_relative(run_dir, path).is_dir():
+        raise BadRequest(f"{path!r} is a folder in the run dir")
     digest = hashlib.sha256(path.encode()).hexdigest()[:32]
     return run_dir / PARTS / f"{digest}.part"
 
