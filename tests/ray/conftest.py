@@ -3,8 +3,10 @@ namespace that each `ray`-marked test enters; runyard servers on the `ray` backe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,8 +47,9 @@ def _in_cluster_netns(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess:
-    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk)."""
-    return ServerProcess(
+    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk);
+    its output is drained into `home/../server-PORT.log` (a full pipe would stall it)."""
+    srv = ServerProcess(
         home,
         "--backend",
         "ray",
@@ -55,7 +58,17 @@ def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess
         *args,
         env={"RUNYARD_SHARED_RUNS": "1"},
         port=port,
-    ).wait_ready()
+    )
+    out, log = srv.proc.stdout, home.parent / f"server-{srv.port}.log"
+
+    def drain() -> None:
+        with open(log, "a") as f, contextlib.suppress(ValueError, OSError):  # closed by stop
+            for line in out or ():
+                f.write(line)
+                f.flush()
+
+    threading.Thread(target=drain, daemon=True).start()
+    return srv.wait_ready()
 
 
 @pytest.fixture

@@ -90,8 +90,10 @@ def test_timeout_and_cancel_end_the_whole_ray_job(rayserver: ServerProcess) -> N
     (timed_out,) = api.attempts(stubborn)
     assert timed_out["status"] == "timed_out", (run, timed_out)
     assert ray_status(f"{stubborn}-1") == "STOPPED"
-    # SIGTERM ignored, so SIGKILL after the grace time: well before the 600 s sleep
-    assert at(timed_out["ended_at"]) - at(timed_out["started_at"]) < 4 + 1 + 30
+    # SIGTERM ignored, so SIGKILL after the grace time: long before the 600 s sleep ends
+    # (the slack is wide: the attempt's clock starts at submission, and under load Ray may
+    # take tens of seconds to set a job up before it runs)
+    assert at(timed_out["ended_at"]) - at(timed_out["started_at"]) < 4 + 1 + 90
     assert "started" in log_of(run, 1) and "done" not in log_of(run, 1)
 
 

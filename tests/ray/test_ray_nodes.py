@@ -75,11 +75,12 @@ def test_a_restarted_head_loses_running_attempts_and_runs_them_once_more(
     ray_cluster.start_head()
     ray_cluster.wait_nodes(1)
 
-    assert api.until(waiting, "completed", "failed")["status"] == "completed"
-    wait_for(lambda: "started" in log_of(api.run(rid), 2), 120, "the second attempt started")
+    # the older run goes first on the head's one CPU: its retry, then the waiting job
+    wait_for(lambda: "started" in log_of(api.run(rid), 2), 180, "the second attempt started")
     lost = api.attempts(rid)[0]
     assert lost["status"] == "lost" and "no longer knows" in lost["reason"], lost
     flag.touch()
     run = api.until(rid, "completed", "failed")
     assert run["status"] == "completed" and run["attempt_count"] == 2, run
     assert (Path(run["run_dir"]) / "starts").read_text() == "attempt 1\nattempt 2\n"
+    assert api.until(waiting, "completed", "failed")["status"] == "completed"
