@@ -142,25 +142,39 @@ class RayBackend:
 
     # --- the protocol ---------------------------------------------------------------------
 
+    def _unreachable(self, exc: BaseException) -> None:
+        """Ray stopped answering: no start until a reading of the cluster says otherwise."""
+        if not _is_missing(exc) and not isinstance(exc, RuntimeError):
+            self.cluster = ClusterView(
+                self.address, False, f"Ray is unreachable at {self.address}: {exc}"
+            )
+
     def start(self, launch: Launch, on_exit: Callable[[], None]) -> Handle:
         client = self._client()
         sid = submission_id(launch)
         try:
-            client.get_job_info(sid)
-            log.info("%s is already on Ray: not submitted again", sid)
-        except RuntimeError as exc:
-            if not _is_missing(exc):
-                raise
-            client.submit_job(
-                entrypoint=self._entrypoint(launch),
-                submission_id=sid,
-                entrypoint_num_cpus=launch.cpus,
-                entrypoint_num_gpus=len(launch.gpus),
-                runtime_env=self._runtime_env(launch),
-                metadata={"runyard_run": launch.run_id, "runyard_attempt": str(launch.attempt)},
-            )
+            try:
+                client.get_job_info(sid)
+                log.info("%s is already on Ray: not submitted again", sid)
+            except RuntimeError as exc:
+                if not _is_missing(exc):
+                    raise
+                self._submit(client, launch, sid)
+        except Exception as exc:
+            self._unreachable(exc)
+            raise
         self._watch(launch, sid, on_exit, time.time())
         return Handle(pid=None, pid_start_time=None, ref=sid)
+
+    def _submit(self, client: JobSubmissionClient, launch: Launch, sid: str) -> None:
+        client.submit_job(
+            entrypoint=self._entrypoint(launch),
+            submission_id=sid,
+            entrypoint_num_cpus=launch.cpus,
+            entrypoint_num_gpus=len(launch.gpus),
+            runtime_env=self._runtime_env(launch),
+            metadata={"runyard_run": launch.run_id, "runyard_attempt": str(launch.attempt)},
+        )
 
     def poll(self, launch: Launch, handle: Handle) -> Outcome | None:
         sid = handle.ref or submission_id(launch)
@@ -176,6 +190,7 @@ class RayBackend:
                     detail=f"Ray no longer knows job {sid} (was its head restarted?)",
                 )
             log.warning("cannot read %s from Ray: %s", sid, exc)
+            self._unreachable(exc)
             return None  # unreachable for now: it is still ours, ask again later
         state = _state(info)
         outcome = outcome_of(state, launch.timeout_s)
