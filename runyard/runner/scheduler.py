@@ -75,7 +75,9 @@ class Scheduler:
             self._wake.wait(self._next_timeout())
 
     def _next_timeout(self) -> float | None:
-        waits = [SAFETY_POLL_S] if self._live or self.blocked else []
+        # a cluster (Ray) may grow or come back: read it again every few seconds
+        cluster = getattr(self.backend, "refresh", None) is not None
+        waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
         due = self.store.jobs.next_retry_at()
         if due is not None:
             waits.append(max(0.0, due - time.time()))
