@@ -19,7 +19,7 @@ WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,examples,evaluation]' 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,examples,evaluation,ray]' 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -c 'import runyard, torch, fastapi'
 	touch $@
 

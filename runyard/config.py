@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -95,6 +95,22 @@ class Settings(BaseSettings):
     )
     telemetry_history_h: float = Field(
         default=24.0, gt=0, le=24 * 31, description="Hours of host telemetry kept in memory."
+    )
+    backend: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where jobs run: processes on this machine, or Ray Jobs on a Ray cluster.",
+    )
+    ray_address: str = Field(
+        default="http://127.0.0.1:8265",
+        description="The Ray cluster's dashboard (Jobs API) address, for the ray backend.",
+    )
+    ray_token: SecretStr | None = Field(
+        default=None, description="Bearer token of a Ray cluster with token authentication."
+    )
+    shared_runs: bool = Field(
+        default=False,
+        description="Ray nodes see the server's run dirs (a shared filesystem): nothing is "
+        "uploaded, jobs start in their cwd.",
     )
     warn_cpu_percent: float = Field(default=90.0, ge=0, le=100, description="CPU warning at.")
     crit_cpu_percent: float = Field(default=98.0, ge=0, le=100, description="CPU critical at.")

@@ -40,8 +40,18 @@ def server(
             "are refused (DNS rebinding)."
         ),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Where jobs run: local (default) or ray (Ray Jobs on a cluster)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster's dashboard address (default http://127.0.0.1:8265)."),
+    ] = None,
 ) -> None:
     """Serve the REST API on HOST:PORT, with the store under HOME."""
+    if backend not in (None, "local", "ray"):
+        fail(f"--backend must be local or ray, not {backend!r}", code=2)
     overrides: dict[str, Any] = {
         k: v
         for k, v in {
@@ -52,6 +62,8 @@ def server(
             "database_url": database_url,
             "gpus": gpus,
             "slots": slots,
+            "backend": backend,
+            "ray_address": ray_address,
         }.items()
         if v is not None
     }

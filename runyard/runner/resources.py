@@ -16,6 +16,10 @@ class Resources:
         self._free_gpus = set(range(gpus))
         self._free_cpus = cpus
         self._lock = threading.Lock()
+        # What the totals are of: submissions asking for more are refused, naming it. A
+        # cluster not read yet is not `known`: jobs are then queued, not refused.
+        self.where = "this server"
+        self.known = True
 
     def allocate(self, gpus: int, cpus: int) -> list[int] | None:
         with self._lock:
@@ -41,3 +45,12 @@ class Resources:
     def free(self) -> tuple[int, int]:
         with self._lock:
             return len(self._free_gpus), self._free_cpus
+
+    def resize(self, gpus: int, cpus: int) -> None:
+        """New totals (a cluster gained or lost nodes); what is in use stays in use."""
+        with self._lock:
+            used_gpus = set(range(self.total_gpus)) - self._free_gpus
+            used_cpus = self.total_cpus - self._free_cpus
+            self.total_gpus, self.total_cpus = gpus, cpus
+            self._free_gpus = set(range(gpus)) - used_gpus
+            self._free_cpus = max(0, cpus - used_cpus)

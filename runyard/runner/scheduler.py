@@ -52,6 +52,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.blocked: str | None = None  # why the backend cannot start attempts now
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -82,7 +83,9 @@ class Scheduler:
             self._wake.wait(timeout)
 
     def _next_timeout(self) -> float | None:
-        waits = [SAFETY_POLL_S] if self._live else []
+        # a cluster (Ray) may grow or come back: read it again every few seconds
+        cluster = getattr(self.backend, "refresh", None) is not None
+        waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
         due = self.store.jobs.next_retry_at()
         if due is not None:
             waits.append(max(0.0, due - time.time()))
@@ -105,7 +108,19 @@ class Scheduler:
             self.store.events.emit("status", run_id, status="queued")
         self._schedule()
 
+    def _backend_blocked(self) -> str | None:
+        """A backend with a `blocked(resources)` check (Ray) may refuse starts for now; the
+        queued runs then show why, and start once it answers."""
+        check = getattr(self.backend, "blocked", None)
+        blocked: str | None = check(self.resources) if check is not None else None
+        if blocked is not None or self.blocked is not None:  # new submissions get it too
+            self.store.jobs.set_queued_reason(blocked, self.blocked)
+            self.blocked = blocked
+        return blocked
+
     def _schedule(self) -> None:
+        if self._backend_blocked() is not None:
+            return
         if self.resources.free == (0, 0):
             return  # full: nothing can start, not even a job that asks for no GPU
         for queued in self.store.jobs.queued():
@@ -165,6 +180,7 @@ class Scheduler:
             "RUNYARD_DATABASE_URL",
             "RUNYARD_TOKEN",
             "RUNYARD_RESUME_FROM",
+            "RUNYARD_RESUME_SHA256",
         ):
             env.pop(name, None)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -178,7 +194,7 @@ class Scheduler:
         secret = self.settings.token_value
         if secret:
             env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
-        resume = None
+        resume: Path | None = None
         argv = spec.argv
         if number > 1:
             registered = self.store.files.checkpoints(run_id)
@@ -194,6 +210,11 @@ class Scheduler:
                     self.store.events.emit(
                         "resume", run_id, attempt=number, checkpoint=str(resume), argv=argv
                     )
+        if getattr(self.backend, "uploads", False) or env.get("RUNYARD_UPLOAD") == "1":
+            env["RUNYARD_UPLOAD"] = "1"  # the job's node has scratch only: it sends its files
+            if resume is not None and resume.is_relative_to(run_dir):  # and fetches this one,
+                env["RUNYARD_RESUME_FROM"] = resume.relative_to(run_dir).as_posix()
+                env["RUNYARD_RESUME_SHA256"] = policy.sha256_of(resume)
         return Launch(
             run_id=run_id,
             attempt=number,
@@ -323,7 +344,8 @@ class Scheduler:
             launch = self._launch_of(attempt, spec, Path(run.run_dir))
             handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref)
             live = _Live(launch, handle, spec)
-            outcome = self.backend.poll(launch, handle) if attempt.pid else None
+            known = attempt.pid or attempt.backend_ref
+            outcome = self.backend.poll(launch, handle) if known else None
             if outcome is None and self.backend.adopt(launch, handle, self.wake):
                 self.resources.take(attempt.gpus, spec.cpus)
                 self._live[(attempt.run_id, attempt.number)] = live

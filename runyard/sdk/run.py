@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,6 +28,9 @@ from runyard.sdk._files import place
 from runyard.sdk._spool import SPOOL_DIR, fsync_dir, write_run_file
 from runyard.sdk._values import INT64, MAX_KEY_LEN, as_step, as_value, bad_key
 from runyard.sdk.transport import WAKE_AT_ROWS, Transport
+
+if TYPE_CHECKING:
+    from runyard.sdk._upload import Uploader
 
 log = logging.getLogger("runyard.sdk")
 # runyard.config.Settings has the same default; importing it would pull in pydantic (~0.2 s).
@@ -80,6 +83,7 @@ class Run:
         self._done_epochs: int | None = None
         self._total_epochs: int | None = None
         self._stopped_at: int | None = None
+        self._uploader: Uploader | None = None  # set when files must be sent (see _upload)
 
     def __repr__(self) -> str:
         return f"<runyard.Run {self.id} dir={str(self.dir)!r}>"
@@ -233,6 +237,8 @@ class Run:
         fsync_dir(self.dir)
         self._put("checkpoint", body)
         self._transport.spool_now(30.0)
+        if self._uploader is not None:
+            self._uploader.send(placed.relpath)
         return placed.path
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
@@ -240,6 +246,8 @@ class Run:
         placed = place(path, self.dir, "artifacts", name)
         body = {"path": placed.relpath, "size": placed.size, "sha256": placed.sha256}
         self._put("artifact", {**body, "attempt": self.attempt})
+        if self._uploader is not None:
+            self._uploader.send(placed.relpath)
         return placed.path
 
     def log_text(self, key: str, text: str, step: int | None = None) -> None:
@@ -367,6 +375,8 @@ class Run:
         self._transport.spool_now(max(0.0, deadline - time.monotonic()))
         if self._transport.dropped_points:  # a full disk outlasted the memory bound
             body["dropped_points"] = self._transport.dropped_points
+        if self._uploader is not None:  # files first: the finish may end the attempt
+            self._uploader.close(max(0.0, deadline - time.monotonic()))
         self._put("finish", body)
         self.delivered = self._transport.close(max(0.0, deadline - time.monotonic()))
         self.dropped_points = self._transport.dropped_points
@@ -512,6 +522,11 @@ def init(
         config=params,
         url=url,
     )
+    if env.get("RUNYARD_UPLOAD") == "1" and not offline:  # a node without the server's disk
+        from runyard.sdk import _upload
+
+        run._uploader = _upload.Uploader(url, token, run_id, run_dir)
+        run.resume_from = _upload.fetch_resume(url, token, run_id, run_dir)
     for kind, body in first_ops:
         run._put(kind, body)
     _exit.register(run)

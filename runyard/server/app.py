@@ -26,6 +26,7 @@ from runyard.config import Settings
 from runyard.errors import Busy, InsufficientStorage, RunyardError
 from runyard.runner.backend import Backend
 from runyard.runner.local import LocalBackend
+from runyard.runner.ray_cluster import ray_backend
 from runyard.runner.resources import Resources, count_gpus
 from runyard.runner.scheduler import Scheduler
 from runyard.server import dashboard, docs
@@ -59,6 +60,7 @@ from runyard.server.routes import (
     sweeps,
     system,
     trash,
+    uploads,
 )
 from runyard.server.sampler import Sampler
 from runyard.server.schemas import MetricBatch
@@ -183,7 +185,11 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     """The whole server: API, scheduler and maintenance threads (started by the lifespan)."""
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
     resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
-    scheduler = Scheduler(store, backend or LocalBackend(), settings, resources)
+    if backend is None:
+        backend = (
+            LocalBackend() if settings.backend == "local" else ray_backend(settings, resources)
+        )
+    scheduler = Scheduler(store, backend, settings, resources)
     sampler = Sampler(store, settings, expected_gpus=gpus)
     sweeper = SweepController(
         store, settings, sweeps.submit_trial(scheduler, store), scheduler.wake
@@ -229,7 +235,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     extra = (compare, queue, events, export, datasets, system, session, heartbeat, evaluation)
-    for module in (*routers, *extra):
+    for module in (*routers, *extra, uploads):
         app.include_router(module.router)
     app.include_router(sweeps.router)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash

@@ -572,6 +572,27 @@ class GpuOut(_Out):
     )
 
 
+class ClusterNodeOut(BaseModel):
+    node_id: str
+    ip: str
+    head: bool
+    cpus: float
+    gpus: float
+
+
+class ClusterOut(BaseModel):
+    """The Ray cluster as last read, and what runyard's queue has left of it."""
+
+    address: str
+    reachable: bool
+    error: str | None = Field(description="Why it could not be read (null when reachable).")
+    nodes: list[ClusterNodeOut]
+    cpus: int
+    gpus: int
+    free_cpus: int
+    free_gpus: int
+
+
 class SystemOut(_Out):
     status: HealthStatus = Field(description="The worst status of the parts.")
     ts: datetime = Field(description="When the sample was taken.")
@@ -582,6 +603,9 @@ class SystemOut(_Out):
     gpus: list[GpuOut] = Field(description="Empty on a machine without NVML.")
     gpu_error: str | None = Field(
         default=None, description="NVML is there but failed as a whole (null without NVML)."
+    )
+    cluster: ClusterOut | None = Field(
+        default=None, description="The Ray cluster jobs run on (null on the local backend)."
     )
 
 

@@ -336,6 +336,16 @@ class Jobs:
             return None
         return bool(row.cancel_rollback)
 
+    def set_queued_reason(self, reason: str | None, old: str | None) -> None:
+        """Why queued runs wait (the backend is unreachable), or clear the old such reason."""
+        where = [runs.c.status == RunStatus.QUEUED.value]
+        if reason is None:
+            where.append(runs.c.reason == old)
+        else:
+            where.append(sa.or_(runs.c.reason.is_(None), runs.c.reason == old))
+        with self._engine.begin() as conn:
+            conn.execute(runs.update().where(*where).values(reason=reason))
+
     def requeue_unlaunched(self) -> None:
         """Runs claimed (starting) whose attempt never got going go back to the queue."""
         live = sa.select(attempts.c.run_id).where(attempts.c.status.in_(LIVE_ATTEMPT))

@@ -95,11 +95,20 @@ def job_spec(body: RunCreate, scheduler: Scheduler) -> JobSpec:
         _check_executable(body.command[0], cwd, body.env)
     _check_capture(body)
     resources = scheduler.resources
-    if body.gpus > resources.total_gpus:
+    if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
+        refresh(resources)  # a cluster: its size now (read at most every few seconds)
+    if resources.where != "this server":  # a cluster: name what it has, as read
+        if resources.known and (
+            body.gpus > resources.total_gpus or body.cpus > resources.total_cpus
+        ):
+            raise BadRequest(
+                f"the job asks for {body.gpus} GPU(s) and {body.cpus} CPU(s); {resources.where}"
+            )
+    elif body.gpus > resources.total_gpus:
         raise BadRequest(
             f"the job asks for {body.gpus} GPU(s); this server has {resources.total_gpus}"
         )
-    if body.cpus > resources.total_cpus:
+    elif body.cpus > resources.total_cpus:
         raise BadRequest(
             f"the job asks for {body.cpus} CPU slot(s); this server has {resources.total_cpus}"
         )

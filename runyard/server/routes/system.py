@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from runyard.server.routes import ERRORS, Digits
 from runyard.server.sampler import Sampler
-from runyard.server.schemas import SystemHistoryOut, SystemOut
+from runyard.server.schemas import ClusterNodeOut, ClusterOut, SystemHistoryOut, SystemOut
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -29,7 +29,22 @@ def system(request: Request) -> SystemOut:
     """CPU, RAM, the disk of RUNYARD_HOME, load, uptime and each GPU, each with a status
     (healthy / warning / critical by the RUNYARD_WARN_* / RUNYARD_CRIT_* thresholds), as of
     the telemetry thread's newest sample."""
-    return SystemOut.model_validate(_sampler(request).latest(), from_attributes=True)
+    out = SystemOut.model_validate(_sampler(request).latest(), from_attributes=True)
+    scheduler = request.app.state.scheduler
+    if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
+        view = refresh(scheduler.resources)
+        free_gpus, free_cpus = scheduler.resources.free
+        out.cluster = ClusterOut(
+            address=view.address,
+            reachable=view.reachable,
+            error=view.error,
+            nodes=[ClusterNodeOut(**vars(n)) for n in view.nodes],
+            cpus=view.cpus,
+            gpus=view.gpus,
+            free_cpus=free_cpus if view.reachable else 0,
+            free_gpus=free_gpus if view.reachable else 0,
+        )
+    return out
 
 
 @router.get("/api/system/history")

@@ -1,0 +1,169 @@
+#!/usr/bin/env python
+"""Ray figures, each beside its peer, in one run on one Ray cluster:
+
+- N no-op jobs through `runyard server --backend ray` beside the same N submitted with
+  `JobSubmissionClient.submit_job` directly (what `ray job submit` does): submit-to-start
+  latency (the job prints when it started) and the total time until all have ended;
+- a checkpoint upload (the SDK's chunked, SHA-256-checked path) of an M MB file beside `cp`
+  of it to the same disk.
+
+Targets (issue 17): runyard adds ≤ 10 % to Ray's own time; uploads ≥ 50 % of disk speed.
+Run as root (the cluster lives in a network namespace, as in tests/ray):
+`.venv/bin/python benchmarks/ray_bench.py [--jobs 200] [--mb 500]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from _common import free_port, median, table  # noqa: E402
+
+from runyard.sdk._upload import Uploader  # noqa: E402
+from tests.ray._cluster import ADDRESS, RayCluster  # noqa: E402
+
+NOOP = ["/bin/date", "+%s.%N"]
+
+
+def _started_at(log: str) -> float:
+    return float(log.strip().splitlines()[-1])
+
+
+def direct(jobs: int) -> tuple[list[float], float]:
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    client = JobSubmissionClient(ADDRESS)
+    t0 = time.time()
+    submitted = {}
+    for _ in range(jobs):
+        sid = client.submit_job(entrypoint=" ".join(NOOP), entrypoint_num_cpus=1)
+        submitted[sid] = time.time()
+    pending = set(submitted)
+    while pending:
+        for sid in list(pending):
+            if client.get_job_status(sid) in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                pending.discard(sid)
+        time.sleep(0.05)
+    total = time.time() - t0
+    latencies = [_started_at(client.get_job_logs(s)) - t for s, t in submitted.items()]
+    return latencies, total
+
+
+def through_runyard(
+    jobs: int, home: Path, mb: int
+) -> tuple[list[float], float, tuple[float, float]]:
+    port = free_port()
+    env = {**os.environ, "RUNYARD_HOME": str(home), "RUNYARD_SHARED_RUNS": "1"}
+    argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
+    argv += ["--backend", "ray", "--ray-address", ADDRESS]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if http.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("runyard did not start")
+                time.sleep(0.1)
+            t0 = time.time()
+            submitted = {}
+            for _ in range(jobs):
+                run = http.post("/api/runs", json={"command": NOOP, "max_retries": 0}).json()
+                submitted[run["id"]] = time.time()
+            runs = {}
+            while len(runs) < jobs:
+                for rid in set(submitted) - set(runs):
+                    run = http.get(f"/api/runs/{rid}").json()
+                    if run["status"] in ("completed", "failed", "cancelled"):
+                        runs[rid] = run
+                time.sleep(0.05)
+            total = time.time() - t0
+            latencies = [
+                _started_at((Path(r["run_dir"]) / "logs" / "attempt-1.log").read_text())
+                - submitted[rid]
+                for rid, r in runs.items()
+            ]
+            return latencies, total, upload_speed(http, url, home, mb)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def upload_speed(http: httpx.Client, url: str, home: Path, mb: int) -> tuple[float, float]:
+    """MB/s of the upload path and of `cp`, for one MB-sized file on the same disk."""
+    run = http.post("/api/runs", json={"name": "upload"}).json()
+    scratch = home / "scratch"
+    (scratch / "checkpoints").mkdir(parents=True)
+    src = scratch / "checkpoints" / "big.bin"
+    with open(src, "wb") as f:
+        for _ in range(mb):
+            f.write(os.urandom(1024 * 1024))
+    t0 = time.perf_counter()
+    shutil.copyfile(src, home / "copy.bin")
+    os.sync()
+    cp_s = time.perf_counter() - t0
+    uploader = Uploader(url, None, run["id"], scratch)
+    t0 = time.perf_counter()
+    uploader.send("checkpoints/big.bin")
+    assert uploader.close(3600) is True
+    up_s = time.perf_counter() - t0
+    return mb / up_s, mb / cp_s
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--jobs", type=int, default=200)
+    p.add_argument("--mb", type=int, default=500)
+    args = p.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="runyard-ray-bench-"))
+    cluster = RayCluster(root)
+    try:
+        cluster.start_head()
+        cluster.wait_nodes(1)
+        with cluster.inside():
+            ray_lat, ray_total = direct(args.jobs)
+            ry_lat, ry_total, (up, cp) = through_runyard(args.jobs, root / "home", args.mb)
+    finally:
+        cluster.close()
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"{args.jobs} no-op jobs on a 1-CPU Ray head; load average {os.getloadavg()[0]:.1f}")
+    print(
+        table(
+            ["", "Ray directly", "through runyard", "runyard adds"],
+            [
+                [
+                    "submit→start, median",
+                    f"{median(ray_lat):.2f} s",
+                    f"{median(ry_lat):.2f} s",
+                    f"{(median(ry_lat) / median(ray_lat) - 1) * 100:+.0f} %",
+                ],
+                [
+                    "all ended",
+                    f"{ray_total:.1f} s",
+                    f"{ry_total:.1f} s",
+                    f"{(ry_total / ray_total - 1) * 100:+.0f} %",
+                ],
+            ],
+        )  # fmt: skip
+    )
+    print(f"upload of {args.mb} MB: {up:.0f} MB/s beside cp {cp:.0f} MB/s ({up / cp * 100:.0f} %)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Uploads: files a job wrote on another machine (a Ray node), sent in chunks.
+
+`PUT /api/runs/{id}/uploads/{path}?offset=&size=&sha256=` appends one chunk (the raw body)
+to a partial file kept under `.uploads/` in the run dir; a chunk at the wrong offset gets a
+409 that names the offset to go on from (a client that lost its place asks with GET). The
+last chunk makes the file whole: its SHA-256 is checked, and only a match is moved into
+place, atomically; a mismatch discards the partial file (422). Downloads use the artifacts
+route (`GET /api/runs/{id}/artifacts/{path}`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from runyard._paths import check_name, confine_relative
+from runyard.errors import BadRequest, Conflict, RunyardError
+from runyard.server._deps import StoreDep
+from runyard.server.routes import ERRORS
+from runyard.server.schemas import ErrorOut
+
+router = APIRouter(prefix="/api/runs/{run_id}/uploads", tags=["files"], responses=ERRORS)
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+PARTS = ".uploads"
+FOLDERS = ("checkpoints", "artifacts")
+TOP_FILES = ("progress.json", "metrics.jsonl")  # shipped by the sidecar
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Unprocessable(RunyardError):
+    status = 422
+    code = "checksum_mismatch"
+
+
+class UploadOut(BaseModel):
+    path: str
+    received: int
+    complete: bool
+
+
+def _part(run_dir: Path, path: str) -> Path:
+    check_name(path)
+    top = path.split("/", 1)
+    if not (path in TOP_FILES or (len(top) == 2 and top[0] in FOLDERS)):
+        raise BadRequest(
+            f"{path!r}: uploads go under {'/ or '.join(FOLDERS)}/, or are one of "
+            f"{', '.join(TOP_FILES)}"
+        )
+    if confine_relative(run_dir, path).is_dir():
+        raise BadRequest(f"{path!r} is a folder in the run dir")
+    digest = hashlib.sha256(path.encode()).hexdigest()[:32]
+    return run_dir / PARTS / f"{digest}.part"
+
+
+@router.get("/{path:path}")
+def upload_status(run_id: str, path: str, store: StoreDep) -> UploadOut:
+    """How much of `path` has arrived: the offset to go on from."""
+    run_dir = Path(store.runs.get(run_id).run_dir)
+    part = _part(run_dir, path)
+    if part.exists():
+        return UploadOut(path=path, received=part.stat().st_size, complete=False)
+    done = confine_relative(run_dir, path)
+    return UploadOut(path=path, received=0, complete=done.is_file())
+
+
+@router.put("/{path:path}", responses=CONFLICT)
+async def upload_chunk(
+    run_id: str,
+    path: str,
+    request: Request,
+    store: StoreDep,
+    offset: Annotated[int, Query(ge=0, description="Where this chunk starts in the file.")],
+    size: Annotated[int, Query(ge=0, description="The whole file's size in bytes.")],
+    sha256: Annotated[str, Query(description="The whole file's SHA-256 (hex).")],
+) -> UploadOut:
+    """Append one chunk; the last one checks the SHA-256 and moves the file into place."""
+    if not SHA256.match(sha256):
+        raise BadRequest("sha256 must be 64 lowercase hex digits")
+    run_dir = Path(store.runs.get(run_id).run_dir)
+    part = _part(run_dir, path)
+    target = confine_relative(run_dir, path)
+    chunk = await request.body()
+    have = part.stat().st_size if part.exists() else 0
+    if offset != have:
+        raise Conflict(f"{path!r}: {have} byte(s) received; send from offset {have}")
+    if offset + len(chunk) > size:
+        raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    with open(part, "ab") as f:
+        f.write(chunk)
+        if offset + len(chunk) < size:
+            return UploadOut(path=path, received=offset + len(chunk), complete=False)
+        f.flush()
+        os.fsync(f.fileno())
+    with open(part, "rb") as f:
+        got = hashlib.file_digest(f, "sha256").hexdigest()
+    if got != sha256:
+        part.unlink()
+        raise Unprocessable(f"{path!r} arrived with SHA-256 {got}, not {sha256}: send it again")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(part, target)
+    return UploadOut(path=path, received=size, complete=True)

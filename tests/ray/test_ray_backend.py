@@ -1,0 +1,74 @@
+"""The Ray backend without a cluster: Ray's words mapped onto outcomes, an unreachable Ray
+address (the server starts, jobs wait with the reason shown), the queue resized."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from runyard.runner.ray import JobState, outcome_of
+from runyard.runner.resources import Resources
+from tests._postgres import free_port
+from tests.conftest import ServerProcess
+from tests.ray.conftest import wait_for
+
+
+def test_ray_states_map_onto_outcomes() -> None:
+    assert outcome_of(JobState("PENDING"), None) is None
+    assert outcome_of(JobState("RUNNING"), 5) is None
+    done = outcome_of(JobState("SUCCEEDED", end_ms=2000), None)
+    assert done is not None and (done.exit_code, done.ended_at) == (0, 2.0)
+    failed = outcome_of(JobState("FAILED", exit_code=3), None)
+    assert failed is not None and (failed.exit_code, failed.lost) == (3, False)
+    killed = outcome_of(JobState("FAILED", exit_code=-9), None)
+    assert killed is not None and (killed.exit_code, killed.signal) == (None, 9)
+    node_died = outcome_of(
+        JobState("FAILED", message="the node died", error_type="JOB_SUPERVISOR_ACTOR_DIED"), None
+    )
+    assert node_died is not None and node_died.lost
+    assert node_died.detail == "Ray: JOB_SUPERVISOR_ACTOR_DIED: the node died"
+    stopped = outcome_of(JobState("STOPPED", start_ms=0, end_ms=1000), timeout_s=10)
+    assert stopped is not None and stopped.cancelled and not stopped.timed_out
+    timed_out = outcome_of(JobState("STOPPED", start_ms=0, end_ms=10_500), timeout_s=10)
+    assert timed_out is not None and timed_out.timed_out and not timed_out.cancelled
+
+
+def test_a_state_runyard_does_not_know_is_lost_with_rays_words() -> None:
+    odd = outcome_of(JobState("HIBERNATING", message="napping"), None)
+    assert odd is not None and odd.lost
+    assert odd.detail == "Ray reports the job as 'HIBERNATING' (Ray: napping)"
+
+
+def test_resources_follow_the_cluster_and_keep_what_is_in_use() -> None:
+    res = Resources(gpus=0, cpus=0)
+    res.resize(2, 4)
+    assert res.allocate(1, 3) == [0]
+    res.resize(1, 2)  # a node left: what runs still counts
+    assert res.free == (0, 0)
+    res.release([0], 3)
+    assert res.free == (1, 2)
+
+
+def test_an_unreachable_ray_leaves_the_server_up_and_jobs_queued_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    address = f"http://127.0.0.1:{free_port()}"
+    srv = ServerProcess(
+        tmp_path / "home", "--backend", "ray", "--ray-address", address
+    ).wait_ready()
+    try:
+        r = httpx.post(f"{srv.url}/api/runs", json={"command": ["true"], "gpus": 64})
+        assert r.status_code == 201, r.text  # the cluster's size is unknown: queued, not refused
+        rid = r.json()["id"]
+        run = wait_for(
+            lambda: (x := httpx.get(f"{srv.url}/api/runs/{rid}").json())["reason"] and x,
+            what="a reason on the queued run",
+        )
+        assert run["status"] == "queued"
+        assert f"Ray is unreachable at {address}" in run["reason"]
+        cluster = httpx.get(f"{srv.url}/api/system").json()["cluster"]
+        assert (cluster["address"], cluster["reachable"], cluster["nodes"]) == (address, False, [])
+        assert "unreachable" in cluster["error"]
+    finally:
+        srv.stop()

@@ -1,0 +1,130 @@
+"""Files sent from a machine without the server's disk: chunked, resumable, SHA-256 checked;
+a retry resumes from the checkpoint it downloads (the same path the Ray backend uses)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runyard.sdk import _upload
+from tests.conftest import ServerProcess
+from tests.runner.conftest import PROGRAMS
+
+
+def _tracked(url: str) -> dict:
+    r = httpx.post(f"{url}/api/runs", json={"name": "files"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_chunks_resume_at_the_servers_offset_and_are_checked(server: ServerProcess) -> None:
+    run = _tracked(server.url)
+    up = f"{server.url}/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+    data = os.urandom(1000)
+    sha = hashlib.sha256(data).hexdigest()
+    q = {"size": 1000, "sha256": sha}
+    assert httpx.put(up, params={**q, "offset": 0}, content=data[:400]).json() == {
+        "path": "checkpoints/w.bin", "received": 400, "complete": False,
+    }  # fmt: skip
+    again = httpx.put(up, params={**q, "offset": 0}, content=data[:400])  # a lost reply resent
+    assert again.status_code == 409 and "send from offset 400" in again.json()["error"]["message"]
+    assert httpx.get(up).json()["received"] == 400
+    done = httpx.put(up, params={**q, "offset": 400}, content=data[400:])
+    assert done.json()["complete"] is True
+    assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
+    assert not any((Path(run["run_dir"]) / ".uploads").iterdir())
+
+    bad = httpx.put(up + "2", params={**q, "offset": 0}, content=b"x" * 1000)
+    assert bad.status_code == 422 and "SHA-256" in bad.json()["error"]["message"]
+    assert not (Path(run["run_dir"]) / "checkpoints" / "w.bin2").exists()
+    outside = f"{server.url}/api/runs/{run['id']}/uploads/..%2Fescape"
+    assert httpx.put(outside, params={**q, "offset": 0}, content=data).status_code == 400
+    for elsewhere in ("logs/attempt-1.log", "checkpoints", "run.json", ".uploads/x"):
+        where = f"{server.url}/api/runs/{run['id']}/uploads/{elsewhere}"
+        assert httpx.put(where, params={**q, "offset": 0}, content=data).status_code == 400
+    not_hex = httpx.put(up, params={"size": 1, "sha256": "zz", "offset": 0}, content=b"x")
+    assert not_hex.status_code == 400
+
+
+def test_a_job_on_scratch_uploads_its_files_and_its_retry_resumes_from_them(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_upload, "CHUNK", 1024 * 1024)
+    script = (
+        f'RUNYARD_RUN_DIR="{tmp_path}/scratch-$RUNYARD_ATTEMPT" '
+        f"exec {sys.executable} {PROGRAMS / 'upload_resume.py'}"
+    )
+    r = httpx.post(
+        f"{server.url}/api/runs",
+        json={
+            "command": ["/bin/sh", "-c", script],
+            "env": {"RUNYARD_UPLOAD": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+            "max_retries": 1,
+            "retry_delay_s": 0.1,
+        },
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    deadline = time.monotonic() + 90
+    while (run := httpx.get(f"{server.url}/api/runs/{rid}").json())["status"] not in (
+        "completed",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+    logs = Path(run["run_dir"]) / "logs"
+    assert run["status"] == "completed", (logs / "attempt-2.log").read_text()
+    server_copy = Path(run["run_dir"]) / "checkpoints" / "weights.bin"
+    node_copy = tmp_path / "scratch-1" / "checkpoints" / "weights.bin"
+    assert server_copy.read_bytes() == node_copy.read_bytes()
+    assert (Path(run["run_dir"]) / "artifacts" / "report.txt").read_text() == "made on a node\n"
+    second = (logs / "attempt-2.log").read_text()
+    fetched = tmp_path / "scratch-2" / "checkpoints" / "weights.bin"
+    assert f"resume_from={fetched}" in second
+    assert f"resumed {hashlib.sha256(server_copy.read_bytes()).hexdigest()}" in second
+    assert fetched.read_bytes() == server_copy.read_bytes()
+
+
+def test_the_sidecar_ships_what_a_program_without_the_sdk_writes(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    program = (
+        'for i in 1 2 3; do echo "{\\"step\\": $i, \\"loss\\": 0.$i}" '
+        '>> "$RUNYARD_RUN_DIR/metrics.jsonl"; done; '
+        'echo "{\\"epoch\\": 3, \\"total_epochs\\": 3}" > "$RUNYARD_RUN_DIR/progress.json"'
+    )
+    script = (
+        f'RUNYARD_RUN_DIR="{tmp_path}/scratch" '
+        f"exec {sys.executable} -m runyard.runner.sidecar /bin/sh -c '{program}'"
+    )
+    r = httpx.post(
+        f"{server.url}/api/runs",
+        json={
+            "command": ["/bin/sh", "-c", script],
+            "env": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+            "max_retries": 0,
+        },
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    deadline = time.monotonic() + 60
+    while (run := httpx.get(f"{server.url}/api/runs/{rid}").json())["status"] not in (
+        "completed",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+    run_dir = Path(run["run_dir"])
+    assert run["status"] == "completed", (run_dir / "logs" / "attempt-1.log").read_text()
+    node = tmp_path / "scratch"
+    for name in ("metrics.jsonl", "progress.json"):
+        assert (run_dir / name).read_bytes() == (node / name).read_bytes()
+    metrics = httpx.get(f"{server.url}/api/runs/{rid}/metrics", params={"keys": "loss"}).json()
+    assert metrics["metrics"]["loss"]["steps"] == [1, 2, 3]
+    assert metrics["metrics"]["loss"]["values"] == [0.1, 0.2, 0.3]
