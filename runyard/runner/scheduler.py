@@ -212,7 +212,7 @@ class Scheduler:
                     )
         if getattr(self.backend, "uploads", False) or env.get("RUNYARD_UPLOAD") == "1":
             env["RUNYARD_UPLOAD"] = "1"  # the job's node has scratch only: it sends its files
-            if resume is not None and resume.is_relative_to(run_dir):  # and fetches this one,
+            if resume is not None and resume.is_relative_to(run_dir):  # fetched by the job
                 env["RUNYARD_RESUME_FROM"] = resume.relative_to(run_dir).as_posix()
                 env["RUNYARD_RESUME_SHA256"] = policy.sha256_of(resume)
         return Launch(
