@@ -82,6 +82,7 @@ def _run(conn: sa.Connection, m: Any, metrics: dict[str, tuple[Any, Any, Any]]) 
         "experiment": m["experiment_name"],
         "status": m["status"],
         "params": m["params"],
+        "params_truncated": [],  # the export carries every param whole
         "tags": m["tags"],
         "notes": m["notes"],
         "early_stopped": bool(m["early_stopped"]),
@@ -108,6 +109,8 @@ def _run(conn: sa.Connection, m: Any, metrics: dict[str, tuple[Any, Any, Any]]) 
         "best_step": primary[2] if primary else None,
         "depends_on": list((m["spec"] or {}).get("depends_on", ())),
         "environment": describe(m["spec"]),
+        "sweep_id": m["sweep_id"],
+        "trial": m["trial"],
         "summary": m["summary"] if m["summary"] is not None else compute_summary(conn, m["id"]),
         "checklist": m["checklist"],
     }
