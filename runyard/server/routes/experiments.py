@@ -42,7 +42,7 @@ def get_experiment(ref: str, store: StoreDep) -> ExperimentOut:
     return ExperimentOut.model_validate(store.experiments.get(ref))
 
 
-@router.patch("/{ref}")
+@router.patch("/{ref:path}")  # as GET: a name may hold "/", and both match the same paths
 def update_experiment(ref: str, body: ExperimentPatch, store: StoreDep) -> ExperimentOut:
     """Archive an experiment (it and its runs leave the lists, nothing is deleted) or unarchive."""
     return ExperimentOut.model_validate(store.experiments.set_archived(ref, body.archived))

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from runyard.errors import BadRequest, NotFound, PayloadTooLarge
+from runyard._names import BAD_NAME, name_problem
+from runyard.errors import BadRequest, NotFound, PayloadTooLarge, RunyardError
 from runyard.server._chart_cache import ChartCache
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS, Digits
@@ -101,6 +102,9 @@ def _series_json(s: Series) -> dict[str, Any]:
 def _wanted(keys: list[str] | None) -> list[str] | None:
     if not keys:
         return None
+    for key in keys:  # names are data, but never empty or holding control characters
+        if (problem := name_problem(key)) is not None:
+            raise RunyardError(f"key {key[:80]!r} {problem}", status=400, code=BAD_NAME)
     if len(keys) == 1 and "," in keys[0]:  # a key with a comma, or an old client's list
         return [keys[0], *(k for k in keys[0].split(",") if k)]
     return keys
