@@ -54,14 +54,19 @@ class Api:
         return str(r.json()["id"])
 
 
-def _until(check, timeout: float = 90.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+def _until(check, timeout: float = 90.0, what: str = "condition", state=None):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"{what} not reached in {timeout} s")
+    seen = f"; last seen: {state()}" if state is not None else ""
+    raise AssertionError(f"{what} not reached in {timeout} s{seen}")
+
+
+def _logs(run_dir: str) -> list[Path]:
+    return sorted((Path(run_dir) / "logs").glob("*.log"))
 
 
 def _ours(run_ids: set[str]) -> list[psutil.Process]:
@@ -132,8 +137,16 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
                     (api.json(f"/api/runs/{run_id}") or {}).get("status") in terminal
                 ),
                 what=f"{name} ended",
+                state=lambda run_id=run_id: (
+                    api.json(f"/api/runs/{run_id}"),
+                    api.json(f"/api/runs/{run_id}/attempts"),
+                ),
             )
         got = {name: api.json(f"/api/runs/{rid}") for name, rid in runs.items()}
+        job_logs = {  # shown when a check below fails: the run dirs go with the tmpfs
+            name: [f.read_text(errors="replace")[-2000:] for f in _logs(got[name]["run_dir"])]
+            for name in ("ok", "resume")
+        }
         attempts = {
             name: api.json(f"/api/runs/{rid}/attempts")["attempts"] for name, rid in runs.items()
         }
@@ -160,7 +173,11 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
     assert attempts["timeout"][0]["status"] == "timed_out"
     assert got["early"]["early_stopped"] is True
     for name in ("ok", "resume"):  # every point exactly once, in order
-        assert points[name]["loss"]["steps"] == list(range(POINTS)), name
+        assert points[name]["loss"]["steps"] == list(range(POINTS)), (
+            name,
+            got[name],
+            job_logs[name],
+        )
         assert points[name]["step_copy"]["values"] == [float(s) for s in range(POINTS)], name
     assert busy is None or busy.status_code in (201, 503)
     assert api.answers[500] == 0, api.answers
