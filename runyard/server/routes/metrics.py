@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import ValidationError, WithJsonSchema
 
 from runyard._names import BAD_NAME, name_problem
 from runyard.errors import BadRequest, NotFound, PayloadTooLarge, RunyardError
@@ -117,6 +117,11 @@ def read_metrics(
     store: StoreDep,
     keys: Annotated[
         list[str] | None,
+        # One `?keys=a` reads the same as a list of one: say so, or fuzzers call it a string
+        # where an array was due.
+        WithJsonSchema(
+            {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
+        ),
         Query(
             description="A key; repeat it for several (`?keys=a&keys=b`); all when absent. "
             "A single value with commas also asks for each comma-separated part (old clients)."
