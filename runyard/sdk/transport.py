@@ -148,7 +148,11 @@ class Transport:
             self._deadline = deadline
             self._retry_at = 0.0  # a last try now, not after a backoff of the old pace
             self._cond.notify_all()
-        delivered = self.spool_now(max(timeout, SPOOL_GRACE_S)) and self._wait_acked(deadline)
+        spooled = self.spool_now(max(timeout, SPOOL_GRACE_S))
+        while self._writer.held and time.monotonic() < deadline:  # a full disk: the writer
+            self._wake.set()  # spools them once it has room, within the flush timeout
+            time.sleep(min(INTERVAL_S, max(0.0, deadline - time.monotonic())))
+        delivered = spooled and self._wait_acked(deadline)
         with self._cond:
             self._stopping = True
             self._cond.notify_all()

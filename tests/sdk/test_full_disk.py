@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,21 @@ def test_points_wait_in_memory_and_are_delivered_when_space_returns(
     err = capfd.readouterr().err
     assert err.count("keeping points in memory") == 1  # one line, no traceback
     assert "Traceback" not in err
+
+
+def test_points_held_when_the_run_ends_are_delivered_once_space_returns(
+    full: tuple[str, Path, Store],
+) -> None:
+    url, home, _store = full
+    run = runyard.init(experiment="disk")
+    _log(run, 0, 100)
+    filler = fill(home)
+    _log(run, 100, 200)
+    assert run._transport._writer.held > 0
+    threading.Timer(1.0, filler.unlink).start()  # room again while the run is finishing
+    run.finish()  # the training script ends while the disk is still full
+    assert run.delivered is True and run.dropped_points == 0
+    assert series(url, run.id)["loss"]["steps"] == list(range(300))
 
 
 def test_past_the_bound_the_oldest_points_are_dropped_counted_and_reported(
