@@ -8,6 +8,7 @@ bug in the caller; a server that is down, slow or refusing never raises into the
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import operator
@@ -532,5 +533,6 @@ def init(
     _exit.register(run)
     if run.url is not None and not env.get("RUNYARD_QUIET"):
         label = f"{given_name} ({run_id})" if given_name else run_id
-        sys.stderr.write(f"runyard: run {label}: {run.url}\n")
+        with contextlib.suppress(OSError, ValueError):  # stderr may be on a full disk
+            sys.stderr.write(f"runyard: run {label}: {run.url}\n")
     return run

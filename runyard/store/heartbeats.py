@@ -31,15 +31,21 @@ class Heartbeats:
         self._run_state = run_state
         self._events = events
         self._written: dict[str, float] = {}
+        self._pace = WRITE_EVERY_S  # a third of the server's timeout when that is shorter
 
     def due(self, run_id: str) -> bool:
         """Whether a sign of life from this run would be written now (a dict lookup)."""
-        return time.monotonic() - self._written.get(run_id, -WRITE_EVERY_S) >= WRITE_EVERY_S
+        return time.monotonic() - self._written.get(run_id, -self._pace) >= self._pace
 
-    def beat(self, run_id: str, timeout_s: float | None = None) -> bool:
-        """Record a sign of life; a run marked lost comes back to `running`. True if it did."""
+    def beat(self, run_id: str, timeout_s: float | None = None, force: bool = False) -> bool:
+        """Record a sign of life; a run marked lost comes back to `running`. True if it did.
+
+        A delivery's sign of life is written at most every WRITE_EVERY_S; an explicit
+        heartbeat (``force``: the SDK sends one only when it has nothing to deliver) is
+        always written, since the run's timeout may be shorter than that pace.
+        """
         now = time.monotonic()
-        if timeout_s is None and not self.due(run_id):
+        if timeout_s is None and not force and not self.due(run_id):
             return False
         self._written[run_id] = now
         if len(self._written) > 100_000:
@@ -71,6 +77,7 @@ class Heartbeats:
 
     def sweep(self, default_timeout_s: float) -> list[str]:
         """Mark lost every running tracked-only run whose last sign of life is too old."""
+        self._pace = min(WRITE_EVERY_S, default_timeout_s / 3)
         now = time.time()
         last = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at, runs.c.created_at)
         limit = sa.func.coalesce(runs.c.heartbeat_timeout_s, default_timeout_s)

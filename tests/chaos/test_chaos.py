@@ -168,7 +168,7 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
         "early": ("completed", 1),
         "timeout": ("failed", 1),
         "cancel": ("cancelled", 1),
-    }
+    }, (attempts, job_logs)
     assert [a["status"] for a in attempts["resume"]] == ["failed", "succeeded"]
     assert attempts["timeout"][0]["status"] == "timed_out"
     assert got["early"]["early_stopped"] is True

@@ -6,8 +6,12 @@ The run dir is on a real tmpfs filled to its last byte; the server's database is
 from __future__ import annotations
 
 import errno
+import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +127,27 @@ def test_a_checkpoint_that_cannot_be_written_raises_and_leaves_no_record(
     assert placed.read_bytes() == src.read_bytes()
     records = get(url, f"/api/runs/{run.id}/checkpoints")["checkpoints"]
     assert [(c["name"], c["step"]) for c in records] == [("model.pt", 2)]
+
+
+def test_a_job_whose_log_is_on_the_full_disk_still_starts_and_logs(
+    full: tuple[str, Path, Store], tmp_path: Path
+) -> None:
+    """A job's stderr is its log, on the run dir's disk: init's one line must not kill it
+    (an attempt that dies of it is retried, and the chaos test counted one too many)."""
+    url, home, _store = full
+    first = runyard.init(experiment="disk")  # stands for the runner's run, its dir made
+    run_id, run_dir = first.id, first.dir
+    script = "import runyard\nwith runyard.init() as run:\n    run.log({'x': 1.0}, step=0)\n"
+    filler = fill(home)
+    with open("/dev/full", "w") as stderr:
+        job = subprocess.Popen(
+            [sys.executable, "-c", script],
+            env={**os.environ, "RUNYARD_RUN_ID": run_id, "RUNYARD_RUN_DIR": str(run_dir)},
+            stderr=stderr,
+        )
+        time.sleep(2)  # the fault lasts; its point waits in memory, even at exit
+        filler.unlink()
+        code = job.wait(60)
+    assert code == 0
+    assert series(url, run_id)["x"]["steps"] == [0]
+    first.finish()

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from runyard.entities import RunStatus
@@ -87,11 +86,6 @@ def test_a_runner_launched_run_is_judged_by_its_exit_code(store: Store) -> None:
     assert store.runs.get(job.id).status is RunStatus.RUNNING
 
 
-@pytest.mark.skip(
-    reason="known bug after the merge of issues 12, 13 and 17 into the SDK's sender: an idle "
-    "script's heartbeats stop reaching the server, so it is failed as lost while alive "
-    "(see the session 3 closing note); the in-process heartbeat tests above still run"
-)
 def test_a_killed_script_is_noticed_and_runyard_show_says_why(tmp_path: Path) -> None:
     env = {"RUNYARD_HEARTBEAT_TIMEOUT_S": "3", "RUNYARD_POLL_INTERVAL_S": "0.1"}
     srv = ServerProcess(tmp_path / "home", env=env).wait_ready()

@@ -32,6 +32,6 @@ async def heartbeat(run_id: str, store: StoreDep, body: HeartbeatIn | None = Non
     """A sign of life from a tracked-only run's script; a run marked lost runs again."""
     run = await run_in_threadpool(store.runs.get, run_id)  # 404 for an unknown run
     timeout_s = body.timeout_s if body is not None else None
-    revived = await run_in_threadpool(store.heartbeats.beat, run.id, timeout_s)
+    revived = await run_in_threadpool(store.heartbeats.beat, run.id, timeout_s, True)
     status = store.runs.get(run_id).status.value if revived else run.status.value
     return HeartbeatOut(status=status, revived=revived)
