@@ -12,6 +12,7 @@ child subreaper and, where cgroup v2 is writable, the attempt has its own cgroup
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import select
@@ -30,6 +31,7 @@ except ImportError:  # run as a file with -I -S (see local.py): the sibling modu
     import _reaper  # type: ignore[import-not-found, no-redef]
 
 EXIT_RETRY_MAX_S = 5.0
+AFTER_TOLD_S = 600.0  # how long a told outcome is still written to the file
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -64,38 +66,64 @@ def exit_socket(shim_pid: int) -> str:
     return f"\0runyard-shim-{shim_pid}"
 
 
-def _tell(outcome: dict[str, Any]) -> None:
-    """Answer every connection to `exit_socket` with the outcome, from a daemon thread."""
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(exit_socket(os.getpid()))
-    server.listen()
-    body = json.dumps(outcome).encode()
+class _Teller:
+    """Answers every connection to `exit_socket` with the outcome, from a daemon thread;
+    `told` is set once a reader (the scheduler) has been sent it whole."""
 
-    def serve() -> None:
+    def __init__(self, outcome: dict[str, Any]):
+        self.told = threading.Event()
+        self._body = json.dumps(outcome).encode()
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(exit_socket(os.getpid()))
+        self._server.listen()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
         while True:
-            conn, _ = server.accept()
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed
             with conn, contextlib.suppress(OSError):
-                conn.sendall(body)
+                conn.sendall(self._body)
+                self.told.set()
 
-    threading.Thread(target=serve, daemon=True).start()
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        self._server.close()
 
 
-def deliver(path: str, outcome: dict[str, Any]) -> None:
+def deliver(path: str, outcome: dict[str, Any], after_told_s: float = AFTER_TOLD_S) -> bool:
     """Write the exit file; on a full disk keep the outcome in memory, tell it on the exit
-    socket, and retry with backoff until the file is written."""
-    delay, telling = 0.05, False
-    while True:
-        try:
-            _write_exit(path, outcome)
-            return
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(f"{path}.tmp")  # never a half-made exit file
-            if not telling:
-                _tell(outcome)
-                telling = True
+    socket, and retry with backoff until the file is written. True if it was.
+
+    Gives up when the run's folder is gone (the run was deleted: nobody will read the file),
+    or ``after_told_s`` after the scheduler was told the outcome on the socket (it is in the
+    store then; the file would only repeat it), so that the shim never lingers forever.
+    """
+    delay, teller, told_at = 0.05, None, None
+    try:
+        while True:
+            try:
+                _write_exit(path, outcome)
+                return True
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{path}.tmp")  # never a half-made exit file
+                if exc.errno == errno.ENOENT and not os.path.isdir(os.path.dirname(path)):
+                    return False
+            if teller is None:
+                teller = _Teller(outcome)
+            if told_at is None and teller.told.is_set():
+                told_at = time.monotonic()
+            if told_at is not None and time.monotonic() - told_at >= after_told_s:
+                return False
             time.sleep(delay)
             delay = min(delay * 2, EXIT_RETRY_MAX_S)
+    finally:
+        if teller is not None:
+            teller.close()
 
 
 def supervise(spec: dict[str, Any]) -> dict[str, Any]:
