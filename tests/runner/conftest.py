@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import threading
@@ -34,20 +35,13 @@ class LiveClient(httpx.Client):
     server: uvicorn.Server
 
 
-@pytest.fixture
-def jobs(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveClient]:
-    db = tmp_path / "runyard.db"
-    shutil.copyfile(sqlite_template, db)
-    port = free_port()
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite:///{db}",
-        gpus=2,
-        slots=4,
-        url=f"http://127.0.0.1:{port}",
-    )
+@contextlib.contextmanager
+def live_server(settings: Settings) -> Iterator[LiveClient]:
+    """A real uvicorn server on ``settings`` in a thread; at the end, the runs it left
+    active are cancelled and waited for, so that no job outlives the test."""
     store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
     app = create_app(settings, store)
+    port = int(settings.url.rsplit(":", 1)[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -71,6 +65,22 @@ def jobs(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveClient]:
         server.should_exit = True
         thread.join(10)
         store.close()
+
+
+@pytest.fixture
+def jobs(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveClient]:
+    db = tmp_path / "runyard.db"
+    shutil.copyfile(sqlite_template, db)
+    port = free_port()
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{db}",
+        gpus=2,
+        slots=4,
+        url=f"http://127.0.0.1:{port}",
+    )
+    with live_server(settings) as client:
+        yield client
 
 
 def wait_for(client: httpx.Client, check: Callable[[], Any], timeout: float = 30.0) -> Any:
