@@ -78,3 +78,22 @@ def test_images_that_are_not_images(images: np.ndarray, message: str) -> None:
 def test_an_unknown_method_is_refused() -> None:
     with pytest.raises(BadRequest, match="gradcam, gradcampp"):
         saliency(_net(), _images()[0], "0", "lime")
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcampp"])
+def test_a_batch_explains_each_image_as_alone_and_leaves_the_model_as_it_was(
+    method: str,
+) -> None:
+    """Images of both predicted classes (bright ones are class 1, dark ones class 0), more
+    than one batch: each map is the one the image gets alone, and no hook stays behind."""
+    images, _ = _images()
+    mixed = np.concatenate([images, -images] * 7)  # 42 images, two classes, three batches
+    net = _net()
+    relu = net[1]
+    assert isinstance(relu, torch.nn.ReLU)
+    relu.inplace = True
+    maps = saliency(net, mixed, "1", method)
+    alone = np.stack([saliency(net, mixed[i : i + 1], "1", method)[0] for i in (0, 3, 40, 41)])
+    np.testing.assert_allclose(maps[[0, 3, 40, 41]], alone, atol=1e-6)
+    assert maps[0].max() == pytest.approx(1.0) and maps[3].max() == pytest.approx(1.0)
+    assert not relu._forward_hooks and not relu._backward_hooks and relu.inplace
