@@ -1,21 +1,25 @@
 """Scalars from TensorBoard event files that a program writes (SummaryWriter, Lightning's
 TensorBoardLogger, the Hugging Face Trainer's report_to="tensorboard").
 
-Read with the `tensorboard` package's own record reader (RawEventFileLoader, which resumes
-where it stopped and waits out a record still being written) and its Event protobuf; v1
-`simple_value` scalars are taken as they are, v2 scalar tensors through its tensor_util.
+Records are framed by _records.RecordTail (it resumes where it stopped, waits out a record
+still being written, and checks CRC-32C in C where TensorBoard's reader does it in Python)
+and parsed with the `tensorboard` package's Event protobuf; v1 `simple_value` scalars are
+taken as they are, v2 scalar tensors through its tensor_util.
 Each batch is stored under the source "tb:<file>" with seq = the number of records read so
 far: after a restart the records already stored are skipped, none is stored twice.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from runyard.capture._points import Points, last_seq, source_name
 from runyard.store import Store
+
+log = logging.getLogger("runyard.capture")
 
 EVENT_FILE = "events.out.tfevents."
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-packages", ".tox"}
@@ -54,11 +58,14 @@ class EventReader:
     """One event file, read as it grows."""
 
     def __init__(self, store: Store, run_id: str, path: Path, label: str):
-        from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+        from tensorboard.compat.proto import event_pb2  # noqa: F401  (ImportError: no extra)
+
+        from runyard.capture._records import RecordTail
 
         self.path = path
         self.source = source_name("tb:", label)
-        self._loader: Any = RawEventFileLoader(str(path))
+        self._tail = RecordTail(path)
+        self._corrupt = False
         self._skip = last_seq(store.engine, run_id, self.source)
         self.records = 0
 
@@ -67,7 +74,7 @@ class EventReader:
         from tensorboard.util import tensor_util
 
         points = Points()
-        for raw in self._loader.Load():
+        for raw in self._records():
             self.records += 1
             if self.records <= self._skip:
                 continue  # stored before a restart
@@ -87,3 +94,16 @@ class EventReader:
             return 0
         result = store.metrics.ingest(run_id, points.series(), source=self.source, seq=self.records)
         return result.accepted
+
+    def _records(self) -> Iterator[bytes]:
+        from runyard.capture._records import CorruptRecord
+
+        if self._corrupt:
+            return
+        try:
+            yield from self._tail.read()
+        except CorruptRecord as exc:  # what follows cannot be framed: the file ends here
+            self._corrupt = True
+            log.warning("runyard: TensorBoard file no longer read: %s", exc)
+        except FileNotFoundError:
+            return
