@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runyard.errors import BadRequest, NotFound
+from runyard.store._insert import insert_new
 from runyard.store.tables import dataset_files, dataset_versions, datasets, run_datasets, runs
 
 LATEST = "latest"
@@ -168,15 +169,8 @@ class Datasets:
         found = conn.execute(sa.select(datasets.c.id).where(datasets.c.name == name)).scalar()
         if found is not None:
             return int(found)
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    datasets.insert().values(
-                        name=name, description=description, created_at=time.time()
-                    )
-                )
-        except sa.exc.IntegrityError:
-            pass  # made by a concurrent request between our select and insert
+        # or made by a concurrent request between our select and insert
+        insert_new(conn, datasets, name=name, description=description, created_at=time.time())
         return int(
             conn.execute(sa.select(datasets.c.id).where(datasets.c.name == name)).scalar_one()
         )
@@ -282,14 +276,8 @@ class Datasets:
                     run_datasets.c.run_id == run_id, run_datasets.c.version_id == version_id
                 )
             ).first()
-            if exists is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            run_datasets.insert().values(run_id=run_id, version_id=version_id)
-                        )
-                except sa.exc.IntegrityError:
-                    pass  # linked by a concurrent request
+            if exists is None:  # or linked by a concurrent request meanwhile
+                insert_new(conn, run_datasets, run_id=run_id, version_id=version_id)
 
     def of_run(self, run_id: str) -> list[dict[str, str]]:
         """``[{"name", "version"}]`` of the versions a run declared, by name."""

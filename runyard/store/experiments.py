@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from runyard.entities import Experiment
 from runyard.errors import Conflict, NotFound
+from runyard.store._insert import insert_new
 from runyard.store.tables import experiments, runs
 
 
@@ -16,11 +17,7 @@ def ensure_experiment(conn: sa.Connection, name: str) -> int:
     found = conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar()
     if found is not None:
         return int(found)
-    try:
-        with conn.begin_nested():
-            conn.execute(experiments.insert().values(name=name, created_at=time.time()))
-    except sa.exc.IntegrityError:
-        pass  # created by a concurrent request between our select and insert
+    insert_new(conn, experiments, name=name, created_at=time.time())  # or made concurrently
     return int(
         conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar_one()
     )

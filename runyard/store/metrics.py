@@ -151,18 +151,21 @@ class Metrics:
         with self._engine.begin() as conn:
             run = _goals_and_status(conn, run_id)
             if source is not None and seq is not None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            metric_batches.insert().values(
-                                run_id=run_id,
-                                source=source,
-                                seq=seq,
-                                points=points,
-                                received_at=time.time(),
-                            )
-                        )
-                except sa.exc.IntegrityError:
+                # One statement, not a SAVEPOINT: pysqlite does not BEGIN before a SAVEPOINT,
+                # so releasing it would commit the batch's name apart from its points.
+                named = conn.execute(
+                    self._insert(metric_batches)
+                    .values(
+                        run_id=run_id,
+                        source=source,
+                        seq=seq,
+                        points=points,
+                        received_at=time.time(),
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(metric_batches.c.seq)  # psycopg's rowcount here is -1
+                ).first()
+                if named is None:
                     return IngestResult(accepted=0, duplicate=True)
             nonempty = [s for s in series if len(s.steps)]
             if not nonempty:

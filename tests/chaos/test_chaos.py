@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from tests._faults import fill, sqlite_locked, tmpfs
+from tests._wait import until
 from tests.conftest import ServerProcess
 from tests.runner.conftest import program
 
@@ -52,17 +53,6 @@ class Api:
         r = self.call("POST", "/api/runs", json={"command": cmd, "retry_delay_s": 0.2, **spec})
         assert r is not None and r.status_code == 201, r and r.text
         return str(r.json()["id"])
-
-
-def _until(check, timeout: float = 90.0, what: str = "condition", state=None):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    seen = f"; last seen: {state()}" if state is not None else ""
-    raise AssertionError(f"{what} not reached in {timeout} s{seen}")
 
 
 def _logs(run_dir: str) -> list[Path]:
@@ -117,7 +107,10 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
             ),
         }
         ids = set(runs.values())
-        _until(lambda: (api.json(f"/api/runs/{runs['cancel']}") or {}).get("status") == "running")
+        until(
+            lambda: (api.json(f"/api/runs/{runs['cancel']}") or {}).get("status") == "running",
+            timeout=90,
+        )
         kill(srv)  # 1st SIGKILL, jobs running
         srv = start(port)
         filler = fill(home)  # the run dirs' disk is full: logs, spools, exit files
@@ -132,8 +125,9 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
         assert cancel is not None and cancel.status_code == 200, cancel and cancel.text
         terminal = {"completed", "failed", "cancelled"}
         for name, run_id in runs.items():
-            _until(
-                lambda run_id=run_id: (
+            until(
+                timeout=90,
+                check=lambda run_id=run_id: (
                     (api.json(f"/api/runs/{run_id}") or {}).get("status") in terminal
                 ),
                 what=f"{name} ended",
@@ -154,8 +148,8 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
             name: api.json(f"/api/runs/{runs[name]}/metrics")["metrics"]
             for name in ("ok", "resume")
         }
-        _until(lambda: not [p for p in _ours(ids) if p.status() != psutil.STATUS_ZOMBIE],
-               what="no process of the jobs left")  # fmt: skip
+        until(lambda: not [p for p in _ours(ids) if p.status() != psutil.STATUS_ZOMBIE],
+               timeout=90, what="no process of the jobs left")  # fmt: skip
         srv.proc.terminate()
         logs.append(srv.proc.stdout.read() if srv.proc.stdout else "")
         srv.stop()

@@ -16,20 +16,11 @@ from pathlib import Path
 import httpx
 
 from tests._faults import sqlite_locked
+from tests._wait import until as _until
 from tests.conftest import ServerProcess
 from tests.runner.conftest import program
 
 LOCK_HELD_S = 2.0  # how long the fault lasts once the job has ended (the condition, not a wait)
-
-
-def _until(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_busy_database_is_waited_out_by_the_cli_and_the_scheduler(tmp_path: Path) -> None:

@@ -22,17 +22,8 @@ from runyard.server.app import create_app
 from runyard.store import Store
 from tests._faults import fill, tmpfs
 from tests._live import serve
+from tests._wait import until as _until
 from tests.runner.conftest import program
-
-
-def _until(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -16,20 +16,11 @@ from fastapi.testclient import TestClient
 from runyard.entities import RunStatus
 from runyard.store import Store
 from runyard.store.heartbeats import LOST
+from tests._wait import until as _until
 from tests.conftest import ServerProcess
 
 PROGRAM = Path(__file__).parents[1] / "programs" / "idle_sdk.py"
 POINT = {"metrics": {"loss": {"steps": [9], "values": [0.1], "timestamps": [1.0]}}}
-
-
-def _until(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _status(client: TestClient, run_id: str) -> str:
