@@ -55,6 +55,7 @@ from runyard.server.routes import (
     media,
     metrics,
     queue,
+    run_batch,
     runs,
     session,
     sweeps,
@@ -241,6 +242,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
+    app.include_router(run_batch.router)  # POST /api/runs:batch
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths

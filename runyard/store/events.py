@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,22 @@ class Events:
         if kind in STATUS_KINDS:
             self.queue_changed()
         return int(event_id)
+
+    def emit_many(self, kind: str, items: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
+        """Append one event per (run_id, data), in order, in one transaction (a batch)."""
+        if not items:
+            return
+        now = time.time()
+        with self._engine.begin() as conn:
+            if self._ordered:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+            conn.execute(
+                events.insert(),
+                [{"ts": now, "kind": kind, "run_id": r, "data": d} for r, d in items],
+            )
+        self._poke()
+        if kind in STATUS_KINDS:
+            self.queue_changed()
 
     # --- throttled kinds ------------------------------------------------------------------
 
