@@ -70,18 +70,22 @@ class Events:
             self.queue_changed()
         return int(event_id)
 
-    def emit_many(self, kind: str, items: Sequence[tuple[str | None, dict[str, Any]]]) -> None:
-        """Append one event per (run_id, data), in order, in one transaction (a batch)."""
+    def append(
+        self, conn: sa.Connection, kind: str, items: Sequence[tuple[str | None, dict[str, Any]]]
+    ) -> None:
+        """Append one event per (run_id, data), in order, in the caller's transaction: the
+        events commit with the data they tell of. Call ``announce`` after the commit."""
         if not items:
             return
+        if self._ordered:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
         now = time.time()
-        with self._engine.begin() as conn:
-            if self._ordered:
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
-            conn.execute(
-                events.insert(),
-                [{"ts": now, "kind": kind, "run_id": r, "data": d} for r, d in items],
-            )
+        conn.execute(
+            events.insert(), [{"ts": now, "kind": kind, "run_id": r, "data": d} for r, d in items]
+        )
+
+    def announce(self, kind: str) -> None:
+        """Tell this process's listeners of events ``append`` committed."""
         self._poke()
         if kind in STATUS_KINDS:
             self.queue_changed()

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from runyard.entities import Goal, RunStatus
 from runyard.errors import BadRequest, Conflict
 from runyard.store import _codec
+from runyard.store.events import Events
 from runyard.store.experiments import ensure_experiment
 from runyard.store.run_state import percent_of, summary_entry, summary_from
 from runyard.store.runs import generate_name, new_run_id
@@ -98,11 +99,12 @@ def _check(runs_in: Sequence[NewRun], now: float) -> None:
 
 
 def create_runs(
-    engine: sa.Engine, runs_root: Path, runs_in: Sequence[NewRun]
-) -> list[tuple[str, str]]:
-    """Create every run or none; their (id, name) pairs, in the order given.
+    engine: sa.Engine, runs_root: Path, runs_in: Sequence[NewRun], events: Events | None = None
+) -> list[str]:
+    """Create every run or none; their ids, in the order given.
 
-    BadRequest or Conflict names the first bad run as ``runs[i]``."""
+    BadRequest or Conflict names the first bad run as ``runs[i]``. A "created" event per run
+    commits with the runs (the caller announces them after)."""
     now = time.time()
     _check(runs_in, now)
     ids = [r.run_id or new_run_id() for r in runs_in]
@@ -184,7 +186,13 @@ def create_runs(
         ):
             if rows:
                 conn.execute(table.insert(), rows)
-    return [(r["id"], r["name"]) for r in run_rows]
+        if events is not None:  # last: on PostgreSQL it takes the lock that orders events
+            created = [
+                (r["id"], {"status": r["status"], "name": r["name"], "experiment": n.experiment})
+                for r, n in zip(run_rows, runs_in, strict=True)
+            ]
+            events.append(conn, "created", created)
+    return ids
 
 
 def _by_key(row: dict[str, Any]) -> str:

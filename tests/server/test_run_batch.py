@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -45,11 +44,13 @@ def test_batch_creates_runs_in_order_with_params_tags_and_metrics(
         assert run["tags"] == ["grid", f"i{i}"]
         assert run["metrics"] == {"val/loss": 1.0 / (i + 1), "val/acc": i / 10}
         assert (run["best"], run["best_step"]) == (1.0 / (i + 1), 7)
-        assert run["ended_at"] is not None and Path(run["run_dir"]).is_dir()
+        assert run["ended_at"] is not None and run["run_dir"].endswith(run_id)
         series = client.get(f"/api/runs/{run_id}/metrics").json()["metrics"]
         assert series["val/acc"]["steps"] == [7] and series["val/acc"]["values"] == [i / 10]
         summary = client.get(f"/api/runs/{run_id}/summary").json()
         assert summary["metrics"]["val/loss"]["best"] == 1.0 / (i + 1)
+        files = client.get(f"/api/runs/{run_id}/artifacts")  # no run dir until one is written
+        assert files.status_code == 200 and files.json()["files"] == []
         assert summary["steps"] == 7
     # the list filters and orders on the batch's metrics like on any run's
     page = client.get(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from fastapi import APIRouter
 
@@ -44,17 +43,10 @@ def _new_run(item: RunBatchItem) -> NewRun:
 
 
 def _create(store: Store, body: RunBatchIn) -> list[str]:
-    created = create_runs(store.engine, store.runs_root, [_new_run(r) for r in body.runs])
-    for run_id, _ in created:
-        Path(store.runs_root, run_id).mkdir(parents=True, exist_ok=True)
-    store.events.emit_many(
-        "created",
-        [
-            (run_id, {"status": r.status, "name": name, "experiment": r.experiment})
-            for (run_id, name), r in zip(created, body.runs, strict=True)
-        ],
-    )
-    return [run_id for run_id, _ in created]
+    new = [_new_run(r) for r in body.runs]
+    ids = create_runs(store.engine, store.runs_root, new, store.events)
+    store.events.announce("created")
+    return ids  # run dirs are made by what first writes into them (an upload, an artifact)
 
 
 @router.post(":batch", status_code=201, responses={409: {"model": ErrorOut}}, summary="Create runs")
