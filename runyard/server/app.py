@@ -236,13 +236,13 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     extra = (compare, queue, events, export, datasets, system, session, heartbeat, evaluation)
+    app.include_router(run_batch.router)  # early: routes are matched in order, it is hot
     for module in (*routers, *extra, uploads):
         app.include_router(module.router)
     app.include_router(sweeps.router)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
-    app.include_router(run_batch.router)  # POST /api/runs:batch
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
