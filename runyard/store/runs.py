@@ -124,6 +124,14 @@ class RunPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class RowPage:
+    rows: Sequence[sa.Row[Any]]
+    summaries: dict[str, _Summaries]
+    datasets: dict[str, list[dict[str, str]]]
+    next_cursor: str | None
+
+
 def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"o": offset})).decode().rstrip("=")
 
@@ -341,6 +349,29 @@ class Runs:
         return self.get(run_id)
 
     def list(self, query: RunQuery) -> RunPage:
+        page = self.list_rows(query)
+        runs_out = [_to_run(r, page.summaries.get(r.id)) for r in page.rows]
+        for run in runs_out:
+            run.datasets = page.datasets.get(run.id, [])
+        return RunPage(runs_out, page.next_cursor)
+
+    def list_rows(self, query: RunQuery) -> RowPage:
+        """A page of the list as read: rows, each key's summary, the datasets used."""
+        stmt = self.list_statement(query)
+        offset = _decode_cursor(query.cursor) if query.cursor else 0
+        stmt = stmt.limit(query.limit + 1).offset(offset)
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            page = rows[: query.limit]
+            summaries = self._summaries(conn, [r.id for r in page])
+            used = uses_of_runs(conn, [r.id for r in page])
+        more = len(rows) > query.limit
+        return RowPage(
+            page, summaries, used, _encode_cursor(offset + query.limit) if more else None
+        )
+
+    def list_statement(self, query: RunQuery) -> sa.Select[Any]:
+        """The list's query, filtered and ordered, before its page is cut (EXPLAIN reads it)."""
         stmt = _run_select().where(runs.c.deleted_at.is_(None))
         if query.experiment is not None:
             stmt = stmt.where(experiments.c.name == query.experiment)
@@ -357,19 +388,7 @@ class Runs:
         if query.q:
             stmt = stmt.where(runs.c.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
         stmt = self._search.where(stmt, parse_filter(query.filter))
-        stmt = self._apply_order(stmt, parse_order(query.order_by))
-        offset = _decode_cursor(query.cursor) if query.cursor else 0
-        stmt = stmt.limit(query.limit + 1).offset(offset)
-        with self._engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-            page = rows[: query.limit]
-            summaries = self._summaries(conn, [r.id for r in page])
-            used = uses_of_runs(conn, [r.id for r in page])
-        runs_out = [_to_run(r, summaries.get(r.id)) for r in page]
-        for run in runs_out:
-            run.datasets = used.get(run.id, [])
-        more = len(rows) > query.limit
-        return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
+        return self._apply_order(stmt, parse_order(query.order_by))
 
     # --- helpers -------------------------------------------------------------------------
 
