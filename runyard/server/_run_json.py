@@ -1,6 +1,7 @@
-"""Runs as JSON straight from their rows: the hot reads (the runs list) without building and
-validating a pydantic model per run. The shape is `RunOut`'s, which the OpenAPI document
-declares; tests/server/test_run_json.py holds the two to the same answer."""
+"""Runs as JSON straight from their rows: the hot reads (the runs list, compare) without
+building and validating a pydantic model per run. The shapes are `RunOut`'s and `CompareOut`'s,
+which the OpenAPI document declares; tests/server/test_run_json.py holds them to the same
+answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import orjson
 
 from runyard._environment import describe
+from runyard.entities import Run
+from runyard.store.compare import Comparison
 from runyard.store.runs import RowPage, primary_key
 
 MAX_LISTED_PARAM = 1024  # bytes of JSON; a listing cuts longer params short
@@ -101,3 +104,71 @@ def run_list_json(page: RowPage) -> bytes:
         for r in page.rows
     ]
     return orjson.dumps({"runs": runs, "next_cursor": page.next_cursor}, option=_OPTIONS)
+
+
+def run_dict(run: Run) -> dict[str, Any]:
+    """One whole run (no param cut short) in RunOut's shape, from the store's Run."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "experiment": run.experiment,
+        "status": run.status.value,
+        "params": run.params,
+        "tags": run.tags,
+        "notes": run.notes,
+        "early_stopped": run.early_stopped,
+        "stopped_at_epoch": run.stopped_at_epoch,
+        "progress": {
+            "epoch": run.progress.epoch,
+            "total_epochs": run.progress.total_epochs,
+            "percent": run.progress.percent,
+        },
+        "attempt_count": run.attempt_count,
+        "run_dir": run.run_dir,
+        "created_at": when(run.created_at),
+        "started_at": when(run.started_at),
+        "ended_at": when(run.ended_at),
+        "primary_metric": run.primary_metric,
+        "metric_goals": {k: g.value for k, g in run.metric_goals.items()},
+        "metrics": {k: number(v) for k, v in run.metrics.items()},
+        "reason": run.reason,
+        "priority": run.priority,
+        "depends_on": run.depends_on,
+        "best": number(run.best),
+        "best_step": run.best_step,
+        "environment": run.environment,
+        "datasets": run.datasets,
+        "params_truncated": [],
+        "sweep_id": run.sweep_id,
+        "trial": run.trial,
+    }
+
+
+def _numbers(d: Mapping[str, float | None]) -> dict[str, float | str | None]:
+    return {k: number(v) for k, v in d.items()}
+
+
+def compare_json(c: Comparison) -> bytes:
+    """`POST /api/compare`'s answer (CompareOut's shape), serialised once."""
+    return orjson.dumps(
+        {
+            "runs": [run_dict(r) for r in c.runs],
+            "baseline": c.baseline,
+            "config": [
+                {"key": r.key, "values": r.values, "differs": r.differs, "missing": r.missing}
+                for r in c.config
+            ],
+            "metrics": [
+                {
+                    "key": r.key,
+                    "goal": r.goal.value if r.goal else None,
+                    "values": _numbers(r.values),
+                    "best_run_id": r.best_run_id,
+                    "deltas": _numbers(r.deltas),
+                    "missing": r.missing,
+                }
+                for r in c.metrics
+            ],
+        },
+        option=_OPTIONS,
+    )

@@ -50,7 +50,8 @@ def test_list_json_equals_the_models_answer(client: TestClient, store: Store) ->
         {"name": "live", "status": "running", "started_at": 1_700_000_000.0390625},
         {"name": "failed", "status": "failed", "ended_at": 1_800_000_000.5},
     ]
-    assert client.post("/api/runs:batch", json={"runs": runs}).status_code == 201
+    made = client.post("/api/runs:batch", json={"runs": runs})
+    assert made.status_code == 201
     job = client.post(
         "/api/runs",
         json={
@@ -58,6 +59,7 @@ def test_list_json_equals_the_models_answer(client: TestClient, store: Store) ->
             "env": {"API_TOKEN": "secret", "MODE": "x"},
             "experiment": "jobs",
             "goals": {"acc": "max"},
+            "depends_on": [made.json()["ids"][2]],  # waits for "live": it stays queued
         },
     )
     assert job.status_code == 201, job.text
@@ -84,3 +86,35 @@ def test_times_are_read_as_pydantic_reads_them() -> None:
         want = adapter.dump_json(adapter.validate_python(x))
         assert orjson.dumps(when(x), option=orjson.OPT_UTC_Z) == want, x
     assert when(None) is None and math.isfinite(xs[0])
+
+
+def test_compare_json_equals_the_models_answer(client: TestClient, store: Store) -> None:
+    from runyard.server.schemas import CompareOut
+    from runyard.store.compare import compare
+
+    runs = [
+        {"params": {"lr": 0.1, "opt": {"name": "adam"}}, "metrics": {"loss": 0.5, "acc": "NaN"}},
+        {"params": {"lr": 0.2}, "metrics": {"loss": 0.25, "gain": "Infinity"}},
+        {"status": "running", "params": {"lr": 0.3, "big": "x" * 3000}},
+    ]
+    for run in runs:
+        run["goals"] = {"loss": "min"} if "loss" in run.get("metrics", {}) else {}
+    ids = client.post("/api/runs:batch", json={"runs": runs}).json()["ids"]
+    for body in [
+        {"run_ids": ids},
+        {"run_ids": ids[:2], "baseline": ids[1]},
+        {"run_ids": ids, "baseline": ids[0], "diff_only": True},
+    ]:
+        got = client.post("/api/compare", json=body)
+        assert got.status_code == 200, got.text
+        model = CompareOut.model_validate(
+            compare(
+                store.runs.get_many(body["run_ids"]),
+                body.get("baseline"),
+                bool(body.get("diff_only")),
+            )
+        )
+        assert got.json() == orjson.loads(model.model_dump_json())
+        CompareOut.model_validate_json(got.content)
+    bad = client.post("/api/compare", json={"run_ids": [ids[0]]})
+    assert bad.status_code == 400
