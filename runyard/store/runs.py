@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -23,6 +23,9 @@ from runyard.store.experiments import ensure_experiment
 from runyard.store.run_search import RunSearch
 from runyard.store.search_filter import parse_filter
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
+
+if TYPE_CHECKING:
+    from runyard.store.events import Events  # it imports this module (through queue)
 
 _ADJECTIVES = [
     "amber",
@@ -230,10 +233,12 @@ class Runs:
         depends_on: Sequence[str] = (),
         started_at: float | None = None,
         sweep: tuple[str, int] | None = None,
+        events: Events | None = None,
     ) -> Run:
         """A new run; a caller-chosen ``run_id`` that exists already is a Conflict.
 
-        ``started_at`` backdates a tracked run that began earlier (an offline run synced)."""
+        ``started_at`` backdates a tracked run that began earlier (an offline run synced).
+        With ``events``, its "created" event commits with it (the caller announces it)."""
         chosen, run_id = run_id is not None, run_id or new_run_id()
         now = time.time()
         began = now if started_at is None else min(started_at, now)
@@ -251,24 +256,45 @@ class Runs:
                 ).first()
             ):
                 raise Conflict(f"sweep {sweep[0]!r} has a run for trial {sweep[1]} already")
+            run = Run(
+                id=run_id,
+                name=name or generate_name(),
+                experiment=experiment,
+                status=status,
+                params=params or {},
+                tags=unique_tags,
+                notes=notes,
+                early_stopped=False,
+                stopped_at_epoch=None,
+                progress=Progress(),
+                attempt_count=0,
+                run_dir=str(self._runs_root / run_id),
+                created_at=began,
+                started_at=began if status is RunStatus.RUNNING else None,
+                ended_at=None,
+                spec=spec,
+                priority=priority,
+                sweep_id=sweep[0] if sweep else None,
+                trial=sweep[1] if sweep else None,
+            )
             conn.execute(
                 runs.insert().values(
                     id=run_id,
                     experiment_id=experiment_id,
-                    name=name or generate_name(),
+                    name=run.name,
                     status=status.value,
-                    params=params or {},
+                    params=run.params,
                     tags=unique_tags,
                     notes=notes,
                     spec=spec,
                     priority=priority,
-                    run_dir=str(self._runs_root / run_id),
+                    run_dir=run.run_dir,
                     metric_goals={},
                     created_at=began,
-                    started_at=began if status is RunStatus.RUNNING else None,
+                    started_at=run.started_at,
                     updated_at=now,
-                    sweep_id=sweep[0] if sweep else None,
-                    trial=sweep[1] if sweep else None,
+                    sweep_id=run.sweep_id,
+                    trial=run.trial,
                 )
             )
             if unique_tags:
@@ -278,7 +304,10 @@ class Runs:
                     run_dependencies.insert(),
                     [{"run_id": run_id, "depends_on": d} for d in dict.fromkeys(depends_on)],
                 )
-        return self.get(run_id)
+            if events is not None:
+                data = {"status": status.value, "name": run.name, "experiment": experiment}
+                events.append(conn, "created", [(run_id, data)])
+        return run  # as get() would read it back: a new run has no metrics nor datasets
 
     def get(self, run_id: str) -> Run:
         with self._engine.connect() as conn:

@@ -59,13 +59,12 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
         tags=body.tags,
         notes=body.notes,
         started_at=body.started_at,
+        events=store.events,
     )
+    store.events.announce("created")
     Path(run.run_dir).mkdir(parents=True, exist_ok=True)
     if body.heartbeat_timeout_s is not None:
         store.heartbeats.beat(run.id, timeout_s=body.heartbeat_timeout_s)
-    store.events.emit(
-        "created", run.id, status=run.status.value, name=run.name, experiment=run.experiment
-    )
     return RunOut.model_validate(run)
 
 
