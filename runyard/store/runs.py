@@ -161,10 +161,43 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _run_select() -> sa.Select[Any]:
-    return sa.select(runs, experiments.c.name.label("experiment_name")).join(
+def _run_select(columns: Sequence[sa.ColumnElement[Any]] | None = None) -> sa.Select[Any]:
+    picked = runs.c if columns is None else columns
+    return sa.select(*picked, experiments.c.name.label("experiment_name")).join(
         experiments, experiments.c.id == runs.c.experiment_id
     )
+
+
+# What a run shows (_to_run reads these): a list leaves the stored summary, the checklist and
+# the progress log on disk, so that its sort and its reads carry narrow rows.
+_SHOWN = [
+    runs.c[name]
+    for name in [
+        "id",
+        "name",
+        "status",
+        "params",
+        "tags",
+        "notes",
+        "early_stopped",
+        "stopped_at_epoch",
+        "epoch",
+        "total_epochs",
+        "percent",
+        "attempt_count",
+        "run_dir",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "primary_metric",
+        "metric_goals",
+        "spec",
+        "reason",
+        "priority",
+        "sweep_id",
+        "trial",
+    ]
+]
 
 
 def primary_key(primary_metric: str | None, goals: dict[str, Any]) -> str | None:
@@ -401,7 +434,7 @@ class Runs:
 
     def list_statement(self, query: RunQuery) -> sa.Select[Any]:
         """The list's query, filtered and ordered, before its page is cut (EXPLAIN reads it)."""
-        stmt = _run_select().where(runs.c.deleted_at.is_(None))
+        stmt = _run_select(_SHOWN).where(runs.c.deleted_at.is_(None))
         if query.experiment is not None:
             stmt = stmt.where(experiments.c.name == query.experiment)
         else:  # an archived experiment's runs show only when it is asked for by name
@@ -442,7 +475,7 @@ class Runs:
         t = metric_summaries.c
         rows = conn.execute(
             sa.select(t.run_id, t.key, t.last, t.best, t.best_step).where(t.run_id.in_(run_ids))
-        )
+        ).all()
         out: dict[str, _Summaries] = {}
         for run_id, key, last, best, best_step in rows:
             out.setdefault(run_id, {})[key] = (math.nan if last is None else last, best, best_step)
