@@ -7,6 +7,8 @@ What it measures, for each server (both on SQLite, bound to 127.0.0.1, in a temp
 - create: N runs (default 1,000) through the REST API, each with 10 params and 5 final
   metrics, two requests per run (create, then log the metrics), sequentially on one keep-alive
   httpx client; then the same with a few threads, each with its own client;
+- batch: the same N runs through POST /api/runs:batch, 1,000 to a request; then one run per
+  request from the same few threads (MLflow has no batch route: its best path stands beside);
 - create directly: the same N runs without HTTP (runyard's Store in this process; MLflow's
   Python client on its SQLite store, in the side venv);
 - list: runs with m0 < 0.5 ordered by m0, at most 1,000, median latency of 20 calls; the
@@ -58,6 +60,9 @@ ORDER_MLFLOW = "metrics.m0 ASC"
 LIST_LIMIT = 1000
 # Targets from the issue, for 1,000 runs.
 TARGET_CREATE_S = 2.0
+TARGET_BATCH_S = 2.0  # issue 20: through POST /api/runs:batch
+TARGET_BATCH_THREADS_S = 4.0  # issue 20: one run per request, 4 client threads
+BATCH = 1000  # runs per :batch request (the route's most)
 TARGET_LIST_MS = 50.0
 TARGET_START_S = 1.5
 TARGET_RSS_MB = 150.0
@@ -166,6 +171,8 @@ class Figures:
     create_s: float | None = None
     create_threads_s: float | None = None
     create_direct_s: float | None = None
+    batch_s: float | None = None  # all runs in requests of BATCH runs (runyard: :batch)
+    batch_threads_s: float | None = None  # one run per request, a few threads
     list_s: list[float] = field(default_factory=list)
     list_count: int | None = None
     list_check: str = ""
@@ -190,6 +197,25 @@ def runyard_create(url: str, work: Workload, experiment: str, threads: int) -> f
                     for k, v in work.metrics[i].items()
                 }
                 _check(http.post(f"/api/runs/{run['id']}/metrics", json={"metrics": batch}))
+
+    return _timed_threads(len(work.params), threads, create)
+
+
+def _batch_run(work: Workload, i: int, experiment: str) -> dict[str, Any]:
+    return {"experiment": experiment, "params": work.params[i], "metrics": work.metrics[i]}
+
+
+def runyard_batch(url: str, work: Workload, experiment: str, threads: int, per: int) -> float:
+    """The runs through POST /api/runs:batch, ``per`` runs to a request."""
+
+    def create(indices: range) -> None:
+        with httpx.Client(base_url=url, timeout=120.0) as http:
+            for lo in range(indices.start, indices.stop, per):
+                runs = [
+                    _batch_run(work, i, experiment) for i in range(lo, min(lo + per, indices.stop))
+                ]
+                ids = _check(http.post("/api/runs:batch", json={"runs": runs}))["ids"]
+                assert len(ids) == len(runs)
 
     return _timed_threads(len(work.params), threads, create)
 
@@ -295,6 +321,10 @@ def _runyard_load(s: Server, work: Workload, fig: Figures, threads: int, reps: i
     if threads > 1:
         log(f"runyard: create {n} runs, {threads} threads")
         fig.create_threads_s = runyard_create(s.url, work, f"{EXPERIMENT}-threads", threads)
+    log(f"runyard: create {n} runs through :batch, {BATCH} per request")
+    fig.batch_s = runyard_batch(s.url, work, f"{EXPERIMENT}-batch", 1, BATCH)
+    log(f"runyard: create {n} runs through :batch, one per request, {threads} threads")
+    fig.batch_threads_s = runyard_batch(s.url, work, f"{EXPERIMENT}-batch1", threads, 1)
     time.sleep(IDLE_WAIT_S)
     s.settle()
     fig.memory = s.memory()
@@ -592,6 +622,27 @@ def report(
                 "",
             ]
         )
+    target_batch, target_batch_threads = TARGET_BATCH_S * scale, TARGET_BATCH_THREADS_S * scale
+    rows += [
+        [
+            f"create {n} runs, batches of {min(n, BATCH)} (1 client)",
+            _s(ry.batch_s),
+            ml_cell(_s(m.create_s) + " *"),
+            _ratio(ry.batch_s, m.create_s),
+            f"<= {target_batch:g} s",
+            _met(ry.batch_s, target_batch),
+            "",
+        ],
+        [
+            f"create {n} runs, 1 per request ({threads} threads)",
+            _s(ry.batch_threads_s),
+            ml_cell(_s(m.create_threads_s) + " *"),
+            _ratio(ry.batch_threads_s, m.create_threads_s),
+            f"<= {target_batch_threads:g} s",
+            _met(ry.batch_threads_s, target_batch_threads),
+            "",
+        ],
+    ]
     rows += [
         [
             f"create {n} runs directly (no HTTP)",
@@ -669,6 +720,11 @@ def report(
         if m.list_s:
             lists += f"  |  MLflow min {min(m.list_s) * 1e3:.1f} max {max(m.list_s) * 1e3:.1f}"
         print(lists)
+    print(
+        "runyard's batch lines: POST /api/runs:batch (params, tags and final metrics of each "
+        "run in the same request). * MLflow has no route that creates runs in a batch: its "
+        "cells there are its best REST path, create-run + log-batch per run (the lines above)."
+    )
     if scale != 1:
         print(f"note: the create target is scaled to {n} runs ({TARGET_CREATE_S:g} s per 1,000).")
     print("'MLflow earlier': MLflow 3.17 on SQLite, measured earlier on this machine.")

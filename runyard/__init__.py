@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from runyard.sdk import EarlyStopping, Run, init  # noqa: E402
+from runyard.sdk import EarlyStopping, Run, RunsRefused, init, record_runs  # noqa: E402
 
-__all__ = ["EarlyStopping", "Run", "__version__", "init"]
+__all__ = ["EarlyStopping", "Run", "RunsRefused", "__version__", "init", "record_runs"]

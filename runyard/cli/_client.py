@@ -84,6 +84,9 @@ class Client:
     def _failed(response: httpx.Response) -> NoReturn:
         fail(f"{_message(response)} (HTTP {response.status_code})")
 
+    def close(self) -> None:
+        self._http.close()
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 

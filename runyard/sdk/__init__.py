@@ -4,7 +4,8 @@ Cheap to import on purpose: httpx is imported when a run starts, never torch, th
 server.
 """
 
+from runyard.sdk.bulk import RunsRefused, record_runs
 from runyard.sdk.early_stopping import EarlyStopping
 from runyard.sdk.run import Run, init
 
-__all__ = ["EarlyStopping", "Run", "init"]
+__all__ = ["EarlyStopping", "Run", "RunsRefused", "init", "record_runs"]

@@ -55,6 +55,7 @@ from runyard.server.routes import (
     media,
     metrics,
     queue,
+    run_batch,
     runs,
     session,
     sweeps,
@@ -235,6 +236,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.event_hub = EventHub(store.events)
     routers = (health, experiments, runs, jobs, lifecycle, metrics, checkpoints, artifacts, logs)
     extra = (compare, queue, events, export, datasets, system, session, heartbeat, evaluation)
+    app.include_router(run_batch.router)  # early: routes are matched in order, it is hot
     for module in (*routers, *extra, uploads):
         app.include_router(module.router)
     app.include_router(sweeps.router)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,26 @@ class Events:
         if kind in STATUS_KINDS:
             self.queue_changed()
         return int(event_id)
+
+    def append(
+        self, conn: sa.Connection, kind: str, items: Sequence[tuple[str | None, dict[str, Any]]]
+    ) -> None:
+        """Append one event per (run_id, data), in order, in the caller's transaction: the
+        events commit with the data they tell of. Call ``announce`` after the commit."""
+        if not items:
+            return
+        if self._ordered:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+        now = time.time()
+        conn.execute(
+            events.insert(), [{"ts": now, "kind": kind, "run_id": r, "data": d} for r, d in items]
+        )
+
+    def announce(self, kind: str) -> None:
+        """Tell this process's listeners of events ``append`` committed."""
+        self._poke()
+        if kind in STATUS_KINDS:
+            self.queue_changed()
 
     # --- throttled kinds ------------------------------------------------------------------
 

@@ -79,9 +79,9 @@ class RunSearch:
 
     def condition(self, c: Comparison) -> sa.ColumnElement[Any]:
         if c.entity == "metrics":
-            s = metric_summaries
-            return sa.exists().where(
-                s.c.run_id == runs.c.id, s.c.key == c.key, _OPS[c.op](s.c.last, float(c.value))
+            s = metric_summaries  # an IN, not a correlated EXISTS: it can use (key, last)
+            return runs.c.id.in_(
+                sa.select(s.c.run_id).where(s.c.key == c.key, _OPS[c.op](s.c.last, float(c.value)))
             )
         if c.entity == "tags":
             t = mlflow_run_tags

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,29 +58,33 @@ def eta_of(log: list[list[float]] | None, epoch: int | None, total: int | None) 
 def _metric_summaries(conn: sa.Connection, run_id: str) -> dict[str, dict[str, Any]]:
     t = metric_summaries.c
     rows = conn.execute(sa.select(metric_summaries).where(t.run_id == run_id).order_by(t.key))
-    out = {}
-    for r in rows:
-        m = r._mapping
-        last = math.nan if m["last"] is None else m["last"]
-        out[m["key"]] = {
-            "count": m["count"],
-            "last": json_number(last),
-            "last_step": m["last_step"],
-            "min": json_number(m["min"]),
-            "max": json_number(m["max"]),
-            "best": json_number(m["best"]),
-            "best_step": m["best_step"],
-            "goal": m["goal"],
-        }
-    return out
+    return {r._mapping["key"]: summary_entry(r._mapping) for r in rows}
+
+
+def summary_entry(m: Mapping[Any, Any]) -> dict[str, Any]:
+    """One key of a stored summary, from its metric_summaries row."""
+    last = math.nan if m["last"] is None else m["last"]
+    return {
+        "count": m["count"],
+        "last": json_number(last),
+        "last_step": m["last_step"],
+        "min": json_number(m["min"]),
+        "max": json_number(m["max"]),
+        "best": json_number(m["best"]),
+        "best_step": m["best_step"],
+        "goal": m["goal"],
+    }
 
 
 def compute_summary(conn: sa.Connection, run_id: str) -> dict[str, Any]:
     row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
     if row is None:
         raise NotFound(f"no run {run_id!r}")
-    r = row._mapping
-    metrics = _metric_summaries(conn, run_id)
+    return summary_from(row._mapping, _metric_summaries(conn, run_id))
+
+
+def summary_from(r: Mapping[Any, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The stored summary of a run row and its metric summaries (as _metric_summaries gives)."""
     steps = max(
         (
             m["last_step"]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -23,6 +23,9 @@ from runyard.store.experiments import ensure_experiment
 from runyard.store.run_search import RunSearch
 from runyard.store.search_filter import parse_filter
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
+
+if TYPE_CHECKING:
+    from runyard.store.events import Events  # it imports this module (through queue)
 
 _ADJECTIVES = [
     "amber",
@@ -124,6 +127,14 @@ class RunPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class RowPage:
+    rows: Sequence[sa.Row[Any]]
+    summaries: dict[str, _Summaries]
+    datasets: dict[str, list[dict[str, str]]]
+    next_cursor: str | None
+
+
 def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"o": offset})).decode().rstrip("=")
 
@@ -150,10 +161,43 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _run_select() -> sa.Select[Any]:
-    return sa.select(runs, experiments.c.name.label("experiment_name")).join(
+def _run_select(columns: Sequence[sa.ColumnElement[Any]] | None = None) -> sa.Select[Any]:
+    picked = runs.c if columns is None else columns
+    return sa.select(*picked, experiments.c.name.label("experiment_name")).join(
         experiments, experiments.c.id == runs.c.experiment_id
     )
+
+
+# What a run shows (_to_run reads these): a list leaves the stored summary, the checklist and
+# the progress log on disk, so that its sort and its reads carry narrow rows.
+_SHOWN = [
+    runs.c[name]
+    for name in [
+        "id",
+        "name",
+        "status",
+        "params",
+        "tags",
+        "notes",
+        "early_stopped",
+        "stopped_at_epoch",
+        "epoch",
+        "total_epochs",
+        "percent",
+        "attempt_count",
+        "run_dir",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "primary_metric",
+        "metric_goals",
+        "spec",
+        "reason",
+        "priority",
+        "sweep_id",
+        "trial",
+    ]
+]
 
 
 def primary_key(primary_metric: str | None, goals: dict[str, Any]) -> str | None:
@@ -222,10 +266,12 @@ class Runs:
         depends_on: Sequence[str] = (),
         started_at: float | None = None,
         sweep: tuple[str, int] | None = None,
+        events: Events | None = None,
     ) -> Run:
         """A new run; a caller-chosen ``run_id`` that exists already is a Conflict.
 
-        ``started_at`` backdates a tracked run that began earlier (an offline run synced)."""
+        ``started_at`` backdates a tracked run that began earlier (an offline run synced).
+        With ``events``, its "created" event commits with it (the caller announces it)."""
         chosen, run_id = run_id is not None, run_id or new_run_id()
         now = time.time()
         began = now if started_at is None else min(started_at, now)
@@ -243,24 +289,45 @@ class Runs:
                 ).first()
             ):
                 raise Conflict(f"sweep {sweep[0]!r} has a run for trial {sweep[1]} already")
+            run = Run(
+                id=run_id,
+                name=name or generate_name(),
+                experiment=experiment,
+                status=status,
+                params=params or {},
+                tags=unique_tags,
+                notes=notes,
+                early_stopped=False,
+                stopped_at_epoch=None,
+                progress=Progress(),
+                attempt_count=0,
+                run_dir=str(self._runs_root / run_id),
+                created_at=began,
+                started_at=began if status is RunStatus.RUNNING else None,
+                ended_at=None,
+                spec=spec,
+                priority=priority,
+                sweep_id=sweep[0] if sweep else None,
+                trial=sweep[1] if sweep else None,
+            )
             conn.execute(
                 runs.insert().values(
                     id=run_id,
                     experiment_id=experiment_id,
-                    name=name or generate_name(),
+                    name=run.name,
                     status=status.value,
-                    params=params or {},
+                    params=run.params,
                     tags=unique_tags,
                     notes=notes,
                     spec=spec,
                     priority=priority,
-                    run_dir=str(self._runs_root / run_id),
+                    run_dir=run.run_dir,
                     metric_goals={},
                     created_at=began,
-                    started_at=began if status is RunStatus.RUNNING else None,
+                    started_at=run.started_at,
                     updated_at=now,
-                    sweep_id=sweep[0] if sweep else None,
-                    trial=sweep[1] if sweep else None,
+                    sweep_id=run.sweep_id,
+                    trial=run.trial,
                 )
             )
             if unique_tags:
@@ -270,7 +337,10 @@ class Runs:
                     run_dependencies.insert(),
                     [{"run_id": run_id, "depends_on": d} for d in dict.fromkeys(depends_on)],
                 )
-        return self.get(run_id)
+            if events is not None:
+                data = {"status": status.value, "name": run.name, "experiment": experiment}
+                events.append(conn, "created", [(run_id, data)])
+        return run  # as get() would read it back: a new run has no metrics nor datasets
 
     def get(self, run_id: str) -> Run:
         with self._engine.connect() as conn:
@@ -341,7 +411,30 @@ class Runs:
         return self.get(run_id)
 
     def list(self, query: RunQuery) -> RunPage:
-        stmt = _run_select().where(runs.c.deleted_at.is_(None))
+        page = self.list_rows(query)
+        runs_out = [_to_run(r, page.summaries.get(r.id)) for r in page.rows]
+        for run in runs_out:
+            run.datasets = page.datasets.get(run.id, [])
+        return RunPage(runs_out, page.next_cursor)
+
+    def list_rows(self, query: RunQuery) -> RowPage:
+        """A page of the list as read: rows, each key's summary, the datasets used."""
+        stmt = self.list_statement(query)
+        offset = _decode_cursor(query.cursor) if query.cursor else 0
+        stmt = stmt.limit(query.limit + 1).offset(offset)
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            page = rows[: query.limit]
+            summaries = self._summaries(conn, [r.id for r in page])
+            used = uses_of_runs(conn, [r.id for r in page])
+        more = len(rows) > query.limit
+        return RowPage(
+            page, summaries, used, _encode_cursor(offset + query.limit) if more else None
+        )
+
+    def list_statement(self, query: RunQuery) -> sa.Select[Any]:
+        """The list's query, filtered and ordered, before its page is cut (EXPLAIN reads it)."""
+        stmt = _run_select(_SHOWN).where(runs.c.deleted_at.is_(None))
         if query.experiment is not None:
             stmt = stmt.where(experiments.c.name == query.experiment)
         else:  # an archived experiment's runs show only when it is asked for by name
@@ -357,19 +450,7 @@ class Runs:
         if query.q:
             stmt = stmt.where(runs.c.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
         stmt = self._search.where(stmt, parse_filter(query.filter))
-        stmt = self._apply_order(stmt, parse_order(query.order_by))
-        offset = _decode_cursor(query.cursor) if query.cursor else 0
-        stmt = stmt.limit(query.limit + 1).offset(offset)
-        with self._engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-            page = rows[: query.limit]
-            summaries = self._summaries(conn, [r.id for r in page])
-            used = uses_of_runs(conn, [r.id for r in page])
-        runs_out = [_to_run(r, summaries.get(r.id)) for r in page]
-        for run in runs_out:
-            run.datasets = used.get(run.id, [])
-        more = len(rows) > query.limit
-        return RunPage(runs_out, _encode_cursor(offset + query.limit) if more else None)
+        return self._apply_order(stmt, parse_order(query.order_by))
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -394,7 +475,7 @@ class Runs:
         t = metric_summaries.c
         rows = conn.execute(
             sa.select(t.run_id, t.key, t.last, t.best, t.best_step).where(t.run_id.in_(run_ids))
-        )
+        ).all()
         out: dict[str, _Summaries] = {}
         for run_id, key, last, best, best_step in rows:
             out.setdefault(run_id, {})[key] = (math.nan if last is None else last, best, best_step)
