@@ -46,8 +46,11 @@ def _in_cluster_netns(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess:
-    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk);
+def ray_server(
+    home: Path, *args: str, port: int | None = None, shared: bool = True
+) -> ServerProcess:
+    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk),
+    or not (`shared=False`: jobs get scratch on their node and upload what they make);
     its output is drained into `home/../server-PORT.log` (a full pipe would stall it)."""
     srv = ServerProcess(
         home,
@@ -56,7 +59,7 @@ def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess
         "--ray-address",
         ADDRESS,
         *args,
-        env={"RUNYARD_SHARED_RUNS": "1"},
+        env={"RUNYARD_SHARED_RUNS": "1" if shared else "0"},
         port=port,
     )
     out, log = srv.proc.stdout, home.parent / f"server-{srv.port}.log"
