@@ -71,7 +71,11 @@ def ray_server(
                 f.flush()
 
     threading.Thread(target=drain, daemon=True).start()
-    return srv.wait_ready()
+    try:
+        return srv.wait_ready(timeout=120)  # a cold start on a busy machine may be slow
+    except BaseException:
+        srv.stop()  # never left behind
+        raise
 
 
 @pytest.fixture
