@@ -39,7 +39,7 @@ class _Live:
     launch: Launch
     handle: Handle
     spec: JobSpec
-    backend: str = ""
+    backend: str  # its name in Scheduler.backends
     stop_sent: bool = False
 
 
