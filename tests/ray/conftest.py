@@ -19,6 +19,11 @@ from tests.conftest import ServerProcess
 from tests.ray._cluster import ADDRESS, RayCluster, ray_available
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that kill nodes run last: the cluster they leave behind is smaller."""
+    items.sort(key=lambda item: item.path.name == "test_ray_nodes.py")
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
     why = ray_available()
