@@ -37,7 +37,14 @@ NOOP = ["/bin/date", "+%s.%N"]
 
 
 def _started_at(log: str) -> float:
-    return float(log.strip().splitlines()[-1])
+    """The time the job printed; Ray's own lines ("Running entrypoint for job …") may come
+    before or after it."""
+    for line in reversed(log.strip().splitlines()):
+        try:
+            return float(line)
+        except ValueError:
+            continue
+    raise ValueError(f"no start time in the job's log: {log[-300:]!r}")
 
 
 def direct(jobs: int) -> tuple[list[float], float]:

@@ -185,6 +185,7 @@ class JobSpec:
     resume_args: tuple[str, ...] = ()  # appended on a retry that has a verified checkpoint
     captured_env: tuple[str, ...] = ()  # keys of `env` taken from the submitter's shell
     executable: str | None = None  # argv[0] as resolved on the submitter's PATH
+    backend: str | None = None  # local | ray; None: the server's own (`--backend`)
 
     @property
     def argv(self) -> list[str]:

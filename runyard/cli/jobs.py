@@ -97,6 +97,10 @@ def submit(
         str | None,
         typer.Option(help="Appended on a retry with a checkpoint; {resume_from} is its path."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="local or ray, on a server that has both (default: the server's)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """Queue COMMAND as a job and print its run id: runyard submit -p lr=0.01 -- python train.py
@@ -112,6 +116,8 @@ def submit(
             check_glob(pattern)
     except RunyardError as exc:
         fail(exc.message, code=2)
+    if backend not in (None, "local", "ray"):
+        fail(f"--backend must be local or ray, not {backend!r}", code=2)
     if resume_args and not checkpoints:
         fail("--resume-args needs --checkpoints GLOB: the checkpoint to resume from", code=2)
     executable = None
@@ -141,6 +147,7 @@ def submit(
         "grace_s": grace,
         "depends_on": depends_on or [],
         "cwd": workdir,
+        "backend": backend,
     }
     run = client().request(
         "POST", "/api/runs", json={k: v for k, v in body.items() if v is not None}

@@ -37,7 +37,9 @@ log = logging.getLogger("runyard.ray")
 CLUSTER_REFRESH_S = 5.0
 # Set by the node, never shipped: Ray picks the GPUs of a job itself.
 NODE_OWNED = frozenset({"CUDA_VISIBLE_DEVICES"})
-SCRATCH_RUN_DIR = "runyard-run"  # relative: inside the job's working dir on its node
+# Relative: inside the job's working dir on its node. Ray unpacks one working dir for all
+# jobs from the same folder, so each attempt has a scratch of its own in it.
+SCRATCH_RUN_DIR = "runyard-run"
 
 
 def submission_id(launch: Launch) -> str:
@@ -244,7 +246,7 @@ class RayBackend:
         runtime_env: dict[str, Any] = {"env_vars": env}
         if not self.shared_runs:  # scratch in the job's own copy of its working dir
             runtime_env["working_dir"] = launch.cwd
-            env["RUNYARD_RUN_DIR"] = SCRATCH_RUN_DIR
+            env["RUNYARD_RUN_DIR"] = f"{SCRATCH_RUN_DIR}/{launch.run_id}-{launch.attempt}"
         return runtime_env
 
     def _watch(self, launch: Launch, sid: str, on_exit: Callable[[], None], started: float) -> None:

@@ -31,6 +31,7 @@ from runyard.store import Store, faults
 log = logging.getLogger("runyard.scheduler")
 SAFETY_POLL_S = 5.0
 FAULT_RETRY_S = 1.0  # after a pass refused by a full disk or a busy database
+RESUME_SLOT = "{resume_from}"  # left in the argv for the node's entrypoint to fill in
 
 
 @dataclass
@@ -38,21 +39,36 @@ class _Live:
     launch: Launch
     handle: Handle
     spec: JobSpec
+    backend: str  # its name in Scheduler.backends
     stop_sent: bool = False
 
 
 class Scheduler:
-    def __init__(self, store: Store, backend: Backend, settings: Settings, resources: Resources):
+    def __init__(
+        self,
+        store: Store,
+        backend: Backend,
+        settings: Settings,
+        resources: Resources,
+        others: dict[str, tuple[Backend, Resources]] | None = None,
+    ):
+        """`backend` (with its `resources`) runs jobs that name none; `others` are the
+        further backends a job may name (a Ray server also runs jobs on its own machine),
+        each with the resources it is accounted against."""
         self.store = store
         self.backend = backend
         self.settings = settings
         self.resources = resources
+        self.backends: dict[str, tuple[Backend, Resources]] = {
+            backend.name: (backend, resources),
+            **(others or {}),
+        }
         self.capture = Capture(store)  # also driven by the maintenance poller
         self._live: dict[tuple[str, int], _Live] = {}
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.blocked: str | None = None  # why the backend cannot start attempts now
+        self.blocked: dict[str, str] = {}  # why a backend cannot start attempts now
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -84,7 +100,7 @@ class Scheduler:
 
     def _next_timeout(self) -> float | None:
         # a cluster (Ray) may grow or come back: read it again every few seconds
-        cluster = getattr(self.backend, "refresh", None) is not None
+        cluster = any(getattr(b, "refresh", None) is not None for b, _ in self.backends.values())
         waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
         due = self.store.jobs.next_retry_at()
         if due is not None:
@@ -93,9 +109,13 @@ class Scheduler:
 
     # --- one pass -------------------------------------------------------------------------
 
+    def backend_of(self, spec: JobSpec) -> str:
+        """The name of the backend a job runs on: its own choice, else the server's."""
+        return spec.backend or self.backend.name
+
     def tick(self) -> None:
         for key, live in list(self._live.items()):
-            outcome = self.backend.poll(live.launch, live.handle)
+            outcome = self.backends[live.backend][0].poll(live.launch, live.handle)
             if outcome is not None:
                 self._ended(live, outcome)  # if the store refuses, it stays live: next pass
                 del self._live[key]
@@ -103,70 +123,98 @@ class Scheduler:
             for live in self._live.values():
                 if live.launch.run_id == run_id and not live.stop_sent:
                     live.stop_sent = True
-                    self.backend.stop(live.launch, live.handle)
+                    self.backends[live.backend][0].stop(live.launch, live.handle)
         for run_id in self.store.jobs.requeue_due(time.time()):
             self.store.events.emit("status", run_id, status="queued")
         self._schedule()
 
-    def _backend_blocked(self) -> str | None:
-        """A backend with a `blocked(resources)` check (Ray) may refuse starts for now; the
+    def _backend_blocked(self, name: str, run_ids: list[str]) -> str | None:
+        """A backend with a `blocked(resources)` check (Ray) may refuse starts for now; its
         queued runs then show why, and start once it answers."""
-        check = getattr(self.backend, "blocked", None)
-        blocked: str | None = check(self.resources) if check is not None else None
-        if blocked is not None or self.blocked is not None:  # new submissions get it too
-            self.store.jobs.set_queued_reason(blocked, self.blocked)
-            self.blocked = blocked
+        backend, resources = self.backends[name]
+        check = getattr(backend, "blocked", None)
+        blocked: str | None = check(resources) if check is not None else None
+        old = self.blocked.get(name)
+        if blocked is not None or old is not None:  # new submissions get it too
+            ids = None if len(self.backends) == 1 else run_ids
+            self.store.jobs.set_queued_reason(blocked, old, ids)
+            if blocked is None:
+                self.blocked.pop(name, None)
+            else:
+                self.blocked[name] = blocked
         return blocked
 
     def _schedule(self) -> None:
-        if self._backend_blocked() is not None:
-            return
-        if self.resources.free == (0, 0):
-            return  # full: nothing can start, not even a job that asks for no GPU
-        for queued in self.store.jobs.queued():
+        queue = self.store.jobs.queued()
+        mine: dict[str, list[str]] = {name: [] for name in self.backends}
+        for queued in queue:
+            mine.setdefault(self.backend_of(queued.spec), []).append(queued.run_id)
+        open_ = {
+            name
+            for name in self.backends
+            if self._backend_blocked(name, mine[name]) is None
+            and self.backends[name][1].free != (0, 0)  # full: not even a job with no GPU
+        }
+        for queued in queue:
+            if not open_:
+                return
             if queued.blocked_by_failure:
                 self._end_run(queued.run_id, RunStatus.CANCELLED, "a dependency did not complete")
                 self.wake()  # its own dependants are settled on the next pass
                 continue
             spec = queued.spec
-            gpus = self.resources.allocate(spec.gpus, spec.cpus)
+            name = self.backend_of(spec)
+            if name not in open_:
+                continue  # blocked or full, or a backend this server does not have (now)
+            backend, resources = self.backends[name]
+            gpus = resources.allocate(spec.gpus, spec.cpus)
             if gpus is None:
                 continue  # does not fit now; smaller jobs behind it may
-            number = self.store.jobs.claim(queued.run_id, self.backend.name, gpus)
+            number = self.store.jobs.claim(queued.run_id, name, gpus)
             if number is None:
-                self.resources.release(gpus, spec.cpus)
+                resources.release(gpus, spec.cpus)
                 continue
             try:
-                launch = self._launch(queued.run_id, number, spec, Path(queued.run_dir), gpus)
+                launch = self._launch(
+                    queued.run_id, number, spec, Path(queued.run_dir), gpus, backend
+                )
             except Exception:
-                self._unclaim(queued.run_id, number, gpus, spec.cpus)
+                self._unclaim(queued.run_id, number, gpus, spec.cpus, resources)
                 raise
             try:
-                handle = self.backend.start(launch, self.wake)
+                handle = backend.start(launch, self.wake)
             except Exception as exc:
                 if faults.classify(exc, self.settings.home) is not None:
-                    self._unclaim(queued.run_id, number, gpus, spec.cpus)
+                    self._unclaim(queued.run_id, number, gpus, spec.cpus, resources)
                     raise
                 log.exception("could not start %s attempt %d", queued.run_id, number)
-                live = _Live(launch, Handle(None, None), spec)
+                live = _Live(launch, Handle(None, None), spec, name)
                 self._ended(live, Outcome(None, None, detail=f"backend could not start: {exc}"))
                 continue
-            self._live[(queued.run_id, number)] = _Live(launch, handle, spec)  # watched first
+            self._live[(queued.run_id, number)] = _Live(launch, handle, spec, name)  # watched
             self.store.jobs.attempt_started(
                 queued.run_id, number, handle.pid, handle.pid_start_time, handle.ref
             )
             self.store.events.emit("status", queued.run_id, status="running", attempt=number)
-            if self.resources.free == (0, 0):
-                break
+            if resources.free == (0, 0):
+                open_.discard(name)
 
-    def _unclaim(self, run_id: str, number: int, gpus: list[int], cpus: int) -> None:
+    def _unclaim(
+        self, run_id: str, number: int, gpus: list[int], cpus: int, resources: Resources
+    ) -> None:
         """Not launched (a full disk, a busy database): free the slot, queue the run again."""
-        self.resources.release(gpus, cpus)
+        resources.release(gpus, cpus)
         with contextlib.suppress(Exception):  # else the next start's reconcile requeues it
             self.store.jobs.unclaim(run_id, number)
 
     def _launch(
-        self, run_id: str, number: int, spec: JobSpec, run_dir: Path, gpus: list[int]
+        self,
+        run_id: str,
+        number: int,
+        spec: JobSpec,
+        run_dir: Path,
+        gpus: list[int],
+        backend: Backend,
     ) -> Launch:
         for sub in ("logs", "checkpoints", "artifacts"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -196,6 +244,7 @@ class Scheduler:
             env["RUNYARD_TOKEN"] = scoped_token(secret, run_id)
         resume: Path | None = None
         argv = spec.argv
+        uploads = bool(getattr(backend, "uploads", False))  # nodes without the server's disk
         if number > 1:
             registered = self.store.files.checkpoints(run_id)
             resume, skipped = policy.resume_checkpoint(
@@ -205,12 +254,14 @@ class Scheduler:
                 self.store.events.emit("resume_skip", run_id, attempt=number, reason=why)
             if resume is not None:
                 env["RUNYARD_RESUME_FROM"] = str(resume)
-                argv = _with_resume_args(spec, str(resume))
+                # a node fetches the checkpoint first: its entrypoint fills in where it went
+                node_side = uploads and resume.is_relative_to(run_dir)
+                argv = _with_resume_args(spec, RESUME_SLOT if node_side else str(resume))
                 if argv != spec.argv:
                     self.store.events.emit(
                         "resume", run_id, attempt=number, checkpoint=str(resume), argv=argv
                     )
-        if getattr(self.backend, "uploads", False) or env.get("RUNYARD_UPLOAD") == "1":
+        if uploads or env.get("RUNYARD_UPLOAD") == "1":
             env["RUNYARD_UPLOAD"] = "1"  # the job's node has scratch only: it sends its files
             if resume is not None and resume.is_relative_to(run_dir):  # fetched by the job
                 env["RUNYARD_RESUME_FROM"] = resume.relative_to(run_dir).as_posix()
@@ -233,7 +284,8 @@ class Scheduler:
     def _ended(self, live: _Live, outcome: Outcome) -> None:
         """Record the end; the attempt's slot is freed only once that is in the store."""
         self._settle(live, outcome)
-        self.resources.release(live.launch.gpus, live.launch.cpus)
+        if live.backend in self.backends:
+            self.backends[live.backend][1].release(live.launch.gpus, live.launch.cpus)
 
     def _settle(self, live: _Live, outcome: Outcome) -> None:
         launch, spec = live.launch, live.spec
@@ -343,17 +395,21 @@ class Scheduler:
             spec = JobSpec.from_dict(run.spec or {"command": []})
             launch = self._launch_of(attempt, spec, Path(run.run_dir))
             handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref)
-            live = _Live(launch, handle, spec)
+            live = _Live(launch, handle, spec, attempt.backend)
+            if attempt.backend not in self.backends:  # the server runs without it now
+                self._ended(live, Outcome(None, None, lost=True, detail=_gone(attempt.backend)))
+                continue
+            backend, resources = self.backends[attempt.backend]
             known = attempt.pid or attempt.backend_ref
-            outcome = self.backend.poll(launch, handle) if known else None
-            if outcome is None and self.backend.adopt(launch, handle, self.wake):
-                self.resources.take(attempt.gpus, spec.cpus)
+            outcome = backend.poll(launch, handle) if known else None
+            if outcome is None and backend.adopt(launch, handle, self.wake):
+                resources.take(attempt.gpus, spec.cpus)
                 self._live[(attempt.run_id, attempt.number)] = live
                 log.info(
                     "re-adopted %s attempt %d (pid %s)", attempt.run_id, attempt.number, attempt.pid
                 )
                 continue
-            self.resources.take(attempt.gpus, spec.cpus)  # _ended releases them
+            resources.take(attempt.gpus, spec.cpus)  # _ended releases them
             self._ended(
                 live,
                 outcome or Outcome(None, None, lost=True, detail="lost while the server was down"),
@@ -373,6 +429,10 @@ class Scheduler:
             gpus=attempt.gpus,
             cpus=spec.cpus,
         )
+
+
+def _gone(backend: str) -> str:
+    return f"this server no longer has the {backend} backend it ran on"
 
 
 def _with_resume_args(spec: JobSpec, resume_from: str) -> list[str]:

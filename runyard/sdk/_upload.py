@@ -108,8 +108,14 @@ def fetch_resume(url: str, token: str | None, run_id: str, run_dir: Path) -> Pat
     rel = os.environ.get("RUNYARD_RESUME_FROM")
     if not rel:
         return None
+    if os.path.isabs(rel):  # not in the run dir (a checkpoint in cwd): not fetched
+        return Path(rel)
     expected = os.environ.get("RUNYARD_RESUME_SHA256")
     local = run_dir / rel
+    if expected and local.is_file():  # fetched already (by the job's entrypoint)
+        with open(local, "rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() == expected:
+                return local
     base = f"{url.rstrip('/')}/api/runs/{run_id}/artifacts/{urllib.parse.quote(rel)}"
     local.parent.mkdir(parents=True, exist_ok=True)
     tmp = local.with_name(f".{local.name}.download")

@@ -185,12 +185,16 @@ def _openapi_with(
 def create_app(settings: Settings, store: Store, backend: Backend | None = None) -> FastAPI:
     """The whole server: API, scheduler and maintenance threads (started by the lifespan)."""
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
-    resources = Resources(gpus=gpus, cpus=settings.slots or os.cpu_count() or 1)
+    cpus = settings.slots or os.cpu_count() or 1
+    resources = Resources(gpus=gpus, cpus=cpus)
+    others: dict[str, tuple[Backend, Resources]] = {}
     if backend is None:
         backend = (
             LocalBackend() if settings.backend == "local" else ray_backend(settings, resources)
         )
-    scheduler = Scheduler(store, backend, settings, resources)
+        if settings.backend == "ray":  # a job may still ask for this machine (`backend: local`)
+            others["local"] = (LocalBackend(), Resources(gpus=gpus, cpus=cpus))
+    scheduler = Scheduler(store, backend, settings, resources, others)
     sampler = Sampler(store, settings, expected_gpus=gpus)
     sweeper = SweepController(
         store, settings, sweeps.submit_trial(scheduler, store), scheduler.wake

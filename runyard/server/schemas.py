@@ -183,6 +183,11 @@ class RunCreate(_In):
     executable: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
         default=None, description="argv[0] as resolved on the submitter's PATH."
     )
+    backend: Literal["local", "ray"] | None = Field(
+        default=None,
+        description="Where the job runs, on a server that has both (a Ray server also runs "
+        "jobs on its own machine); the server's --backend if unset. 400 if it has no such.",
+    )
 
 
 class RunPatch(_In):
@@ -606,6 +611,10 @@ class SystemOut(_Out):
     )
     cluster: ClusterOut | None = Field(
         default=None, description="The Ray cluster jobs run on (null on the local backend)."
+    )
+    backends: list[str] = Field(
+        default_factory=list,
+        description="The backends a job may name (`backend`), the server's default first.",
     )
 
 

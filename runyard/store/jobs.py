@@ -336,9 +336,16 @@ class Jobs:
             return None
         return bool(row.cancel_rollback)
 
-    def set_queued_reason(self, reason: str | None, old: str | None) -> None:
-        """Why queued runs wait (the backend is unreachable), or clear the old such reason."""
+    def set_queued_reason(
+        self, reason: str | None, old: str | None, run_ids: list[str] | None = None
+    ) -> None:
+        """Why queued runs (all, or those of `run_ids`: one backend's) wait (the backend is
+        unreachable), or clear the old such reason."""
         where = [runs.c.status == RunStatus.QUEUED.value]
+        if run_ids is not None:
+            if not run_ids:
+                return
+            where.append(runs.c.id.in_(run_ids))
         if reason is None:
             where.append(runs.c.reason == old)
         else:

@@ -120,6 +120,7 @@ def test_cannot_start_fails_once_without_retries(bare_server: ServerProcess) -> 
         (["--resume-args", "--init_from=resume"], "--resume-args needs --checkpoints"),
         (["--goal", "val_loss:lowest"], "KEY:min or KEY:max"),
         (["--env-file", "/nonexistent/job.env"], "cannot be read"),
+        (["--backend", "slurm"], "--backend must be local or ray, not 'slurm'"),
     ],
 )
 def test_bad_submissions_are_refused_with_one_line(

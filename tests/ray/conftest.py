@@ -19,6 +19,11 @@ from tests.conftest import ServerProcess
 from tests.ray._cluster import ADDRESS, RayCluster, ray_available
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that kill nodes run last: the cluster they leave behind is smaller."""
+    items.sort(key=lambda item: item.path.name == "test_ray_nodes.py")
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
     why = ray_available()
@@ -46,8 +51,11 @@ def _in_cluster_netns(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess:
-    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk);
+def ray_server(
+    home: Path, *args: str, port: int | None = None, shared: bool = True
+) -> ServerProcess:
+    """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk),
+    or not (`shared=False`: jobs get scratch on their node and upload what they make);
     its output is drained into `home/../server-PORT.log` (a full pipe would stall it)."""
     srv = ServerProcess(
         home,
@@ -56,7 +64,7 @@ def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess
         "--ray-address",
         ADDRESS,
         *args,
-        env={"RUNYARD_SHARED_RUNS": "1"},
+        env={"RUNYARD_SHARED_RUNS": "1" if shared else "0"},
         port=port,
     )
     out, log = srv.proc.stdout, home.parent / f"server-{srv.port}.log"
@@ -68,7 +76,11 @@ def ray_server(home: Path, *args: str, port: int | None = None) -> ServerProcess
                 f.flush()
 
     threading.Thread(target=drain, daemon=True).start()
-    return srv.wait_ready()
+    try:
+        return srv.wait_ready(timeout=120)  # a cold start on a busy machine may be slow
+    except BaseException:
+        srv.stop()  # never left behind
+        raise
 
 
 @pytest.fixture

@@ -72,3 +72,61 @@ def test_an_unreachable_ray_leaves_the_server_up_and_jobs_queued_with_the_reason
         assert "unreachable" in cluster["error"]
     finally:
         srv.stop()
+
+
+def test_a_ray_server_runs_a_job_that_asks_for_this_machine_while_ray_is_away(
+    tmp_path: Path,
+) -> None:
+    """Per-job backends: on a Ray server, `backend: local` runs here, accounted against this
+    machine's slots, while jobs for Ray (the server's default) wait for Ray with the reason;
+    a local server refuses `backend: ray` naming what it has."""
+    address = f"http://127.0.0.1:{free_port()}"
+    srv = ServerProcess(
+        tmp_path / "home", "--backend", "ray", "--ray-address", address, "--slots", "1"
+    ).wait_ready()
+    try:
+        url = srv.url
+        assert httpx.get(f"{url}/api/system").json()["backends"] == ["ray", "local"]
+        too_big = httpx.post(
+            f"{url}/api/runs", json={"command": ["true"], "backend": "local", "cpus": 2}
+        )
+        assert too_big.status_code == 400, too_big.text
+        assert "this server has 1" in too_big.json()["error"]["message"]
+        bogus = httpx.post(f"{url}/api/runs", json={"command": ["true"], "backend": "slurm"})
+        assert bogus.status_code == 422 and "backend" in bogus.json()["error"]["message"]
+
+        for_ray = httpx.post(f"{url}/api/runs", json={"command": ["true"]}).json()["id"]
+        here = [
+            httpx.post(
+                f"{url}/api/runs",
+                json={"command": ["/bin/sh", "-c", "echo here"], "backend": "local"},
+            ).json()["id"]
+            for _ in range(2)  # one slot: one after the other
+        ]
+        for rid in here:
+            run = wait_for(
+                lambda rid=rid: (
+                    (x := httpx.get(f"{url}/api/runs/{rid}").json())["status"] == "completed" and x
+                ),
+                what=f"local job {rid} completed",
+            )
+            assert run["reason"] is None
+            (attempt,) = httpx.get(f"{url}/api/runs/{rid}/attempts").json()["attempts"]
+            assert attempt["backend"] == "local" and attempt["pid"] is not None
+        waiting = wait_for(
+            lambda: (x := httpx.get(f"{url}/api/runs/{for_ray}").json())["reason"] and x,
+            what="the Ray job's reason",
+        )
+        assert waiting["status"] == "queued" and "unreachable" in waiting["reason"]
+    finally:
+        srv.stop()
+    local = ServerProcess(tmp_path / "home2").wait_ready()
+    try:
+        r = httpx.post(f"{local.url}/api/runs", json={"command": ["true"], "backend": "ray"})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["message"] == (
+            "this server has no ray backend (it runs jobs on: local); start it with --backend ray"
+        )
+        assert httpx.get(f"{local.url}/api/system").json()["backends"] == ["local"]
+    finally:
+        local.stop()

@@ -128,3 +128,13 @@ def test_the_sidecar_ships_what_a_program_without_the_sdk_writes(
     metrics = httpx.get(f"{server.url}/api/runs/{rid}/metrics", params={"keys": "loss"}).json()
     assert metrics["metrics"]["loss"]["steps"] == [1, 2, 3]
     assert metrics["metrics"]["loss"]["values"] == [0.1, 0.2, 0.3]
+
+
+def test_the_sidecar_fills_in_the_node_local_resume_path() -> None:
+    from runyard.runner.sidecar import with_resume
+
+    path = Path("/scratch/a b/ckpt.pt")
+    argv = with_resume(["python", "t.py", "--resume", "{resume_from}", "--x=1"], path)
+    assert argv == ["python", "t.py", "--resume", "/scratch/a b/ckpt.pt", "--x=1"]
+    shell = with_resume(["/bin/sh", "-c", "python t.py --resume '{resume_from}'"], path)
+    assert shell[-1] == "python t.py --resume '/scratch/a b/ckpt.pt'"

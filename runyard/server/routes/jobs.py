@@ -94,8 +94,14 @@ def job_spec(body: RunCreate, scheduler: Scheduler) -> JobSpec:
     if isinstance(body.command, list):
         _check_executable(body.command[0], cwd, body.env)
     _check_capture(body)
-    resources = scheduler.resources
-    if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
+    name = body.backend or scheduler.backend.name
+    if name not in scheduler.backends:
+        raise BadRequest(
+            f"this server has no {name} backend (it runs jobs on: "
+            f"{', '.join(scheduler.backends)}); start it with --backend {name}"
+        )
+    backend, resources = scheduler.backends[name]
+    if (refresh := getattr(backend, "refresh", None)) is not None:
         refresh(resources)  # a cluster: its size now (read at most every few seconds)
     if resources.where != "this server":  # a cluster: name what it has, as read
         if resources.known and (
@@ -133,6 +139,7 @@ def job_spec(body: RunCreate, scheduler: Scheduler) -> JobSpec:
         resume_args=tuple(body.resume_args),
         captured_env=tuple(k for k in body.captured_env if k in body.env),
         executable=body.executable,
+        backend=body.backend,
     )
 
 

@@ -120,6 +120,8 @@ def create_sweep(body: SweepCreate, request: Request, store: StoreDep) -> SweepO
     doc.update(parallel=body.parallel, pruner=body.pruner, seed=body.seed)
     job = body.job()
     job["cwd"] = str(Path(body.cwd) if body.cwd else Path.cwd())
+    if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
+        refresh(scheduler.resources)  # a cluster: the slots are its CPUs, as read now
     spec = parse_sweep(doc, body.command, slots=scheduler.resources.total_cpus, job=job)
     if body.gpus and body.parallel * body.gpus > scheduler.resources.total_gpus:
         raise BadRequest(

@@ -31,9 +31,12 @@ def system(request: Request) -> SystemOut:
     the telemetry thread's newest sample."""
     out = SystemOut.model_validate(_sampler(request).latest(), from_attributes=True)
     scheduler = request.app.state.scheduler
-    if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
-        view = refresh(scheduler.resources)
-        free_gpus, free_cpus = scheduler.resources.free
+    out.backends = list(scheduler.backends)
+    for backend, resources in scheduler.backends.values():
+        if (refresh := getattr(backend, "refresh", None)) is None:
+            continue
+        view = refresh(resources)
+        free_gpus, free_cpus = resources.free
         out.cluster = ClusterOut(
             address=view.address,
             reachable=view.reachable,

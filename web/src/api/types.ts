@@ -229,6 +229,19 @@ export interface SystemInfo {
     status: Health;
     memory_errors?: number | null; // uncorrected ECC errors (newer servers)
   }[];
+  cluster?: ClusterInfo | null; // the Ray backend's cluster (null on the local backend)
+  backends?: string[]; // what a job's `backend` may name, the server's default first
+}
+
+export interface ClusterInfo {
+  address: string;
+  reachable: boolean;
+  error: string | null;
+  nodes: { node_id: string; ip: string; head: boolean; cpus: number; gpus: number }[];
+  cpus: number;
+  gpus: number;
+  free_cpus: number;
+  free_gpus: number;
 }
 
 export interface ValidationBrief {

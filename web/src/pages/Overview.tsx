@@ -3,6 +3,7 @@
 import { Link } from "react-router";
 import { useProgress, useQueue, useRecentRuns, useSystem } from "../api/hooks";
 import type { Health, Queue, Run, SystemInfo } from "../api/types";
+import { ClusterPanel } from "../components/ClusterPanel";
 import { HostHistoryPanel } from "../components/HostHistory";
 import { ProgressBar, ProgressRing } from "../components/ProgressRing";
 import { HealthBadge, StatusBadge, healthTone, statusTone } from "../components/Status";
@@ -16,6 +17,7 @@ export function OverviewPage() {
     <div className="page page-overview">
       <h1>Mission control</h1>
       <SystemPanel />
+      <ClusterPanel />
       <HostHistoryPanel />
       <QueuePanel />
       <RecentPanel />
