@@ -76,9 +76,9 @@ class Reader:
                 time.sleep(0.05)
 
     def ended(self, run_id: str) -> bool:
+        ends = ("completed", "failed", "cancelled")
         return any(
-            kind == "status" and run == run_id and data.get("status") in ("completed", "failed")
-            or kind == "status" and run == run_id and data.get("status") == "cancelled"
+            kind == "status" and run == run_id and data.get("status") in ends
             for _, kind, run, data in self.got
         )
 
@@ -169,4 +169,3 @@ def test_bad_worker_counts_are_refused_in_one_line(tmp_path: Path) -> None:
         done = cli("server", "--workers", bad, env={"RUNYARD_HOME": str(tmp_path)})
         assert done.returncode == 2
         assert done.stderr.strip() == f"runyard: --workers must be between 1 and 8, not {bad}"
-
