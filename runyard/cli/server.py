@@ -156,7 +156,7 @@ def _serve_workers(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from runyard.server import worker
+    from runyard.server import shared_meter, worker
     from runyard.server.leader import lock_for
     from runyard.store.db import make_engine
 
@@ -167,6 +167,7 @@ def _serve_workers(
         fail(f"--workers {workers}: {exc}", code=2)
     finally:
         engine.dispose()
+    shared_meter.create(worker.meter_path(settings))
     code = secrets.token_urlsafe(24) if settings.token else None
     os.environ[worker.SETTINGS_ENV] = worker.settings_env(settings)
     if code is not None:

@@ -8,8 +8,11 @@ reconciles as at a start.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+from runyard.entities import JobSpec
+from runyard.errors import NotFound
 from runyard.runner.scheduler import Scheduler
 from runyard.server.leader import Doorbell, Leadership, Lock
 from runyard.server.maintenance import Maintenance
@@ -63,6 +66,24 @@ class Roles:
         else:
             self.leadership.stop()
         self.sampler.stop()
+
+    def free_slots(self) -> tuple[int, int]:
+        """Free (GPUs, CPUs): the scheduler's own count where it runs, else what the live
+        attempts in the store leave."""
+        resources = self.scheduler.resources
+        if self.leading:
+            return resources.free
+        store = self.scheduler.store
+        gpus: set[int] = set()
+        cpus = 0
+        for attempt in store.jobs.live_attempts():
+            gpus.update(attempt.gpus)
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                cpus += JobSpec.from_dict(
+                    store.runs.get(attempt.run_id).spec or {"command": []}
+                ).cpus
+        free_gpus = len(set(range(resources.total_gpus)) - gpus)
+        return free_gpus, max(0, resources.total_cpus - cpus)
 
     def _lead(self) -> None:
         self.scheduler.ring = self.sweeper.ring = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,17 +29,25 @@ def settings_env(settings: Settings) -> str:
     return json.dumps(data)
 
 
+def meter_path(settings: Settings) -> Path:
+    """The ingest meter the workers share (see shared_meter.py)."""
+    return settings.home / "ingest.meter"
+
+
 def app() -> FastAPI:
     """The app of one worker (uvicorn's factory)."""
     from runyard.server.app import create_app
     from runyard.server.leader import lock_for
+    from runyard.server.shared_meter import SharedIngestMeter
     from runyard.store import Store
 
     settings = Settings(**json.loads(os.environ[SETTINGS_ENV]))
     store = Store.open(  # the supervisor ran the migrations
         settings.db_url, settings.runs_dir, migrate=False, busy_timeout_s=settings.db_busy_timeout_s
     )
+    store.events.share()  # the other workers emit queue counts too
     application = create_app(settings, store, leader=lock_for(store.engine))
+    application.state.ingest_meter = SharedIngestMeter(meter_path(settings))
     book = getattr(application.state, "sessions", None)
     if book is not None:
         book.share_login_code(os.environ.get(LOGIN_CODE_ENV))

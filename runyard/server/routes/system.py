@@ -33,7 +33,7 @@ def system(request: Request) -> SystemOut:
     scheduler = request.app.state.scheduler
     if (refresh := getattr(scheduler.backend, "refresh", None)) is not None:
         view = refresh(scheduler.resources)
-        free_gpus, free_cpus = scheduler.resources.free
+        free_gpus, free_cpus = request.app.state.roles.free_slots()
         out.cluster = ClusterOut(
             address=view.address,
             reachable=view.reachable,
@@ -69,7 +69,11 @@ def _registry(request: Request) -> CollectorRegistry:
             from runyard.server.prometheus import build_registry
 
             registry = state.prometheus = build_registry(
-                state.store, state.scheduler.resources, state.sampler, state.ingest_meter
+                state.store,
+                state.scheduler.resources,
+                state.sampler,
+                state.ingest_meter,
+                free=state.roles.free_slots,
             )
     return registry
 
