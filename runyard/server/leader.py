@@ -228,5 +228,8 @@ class Leadership:
                 self._pid_file.parent.mkdir(parents=True, exist_ok=True)
                 self._pid_file.write_text(f"{os.getpid()}\n")
         self.leading = True
-        self.doorbell.listen(self._on_ring)
+        try:
+            self.doorbell.listen(self._on_ring)
+        except OSError as exc:  # it still looks every few seconds on its own
+            log.warning("cannot hear followers' wakes: %s", exc)
         self._lead()  # reconciles as at a start: adopts live attempts, settles the ended
