@@ -1,6 +1,7 @@
-"""`runyard server --workers 2`: the leader is SIGKILLed while jobs run and a client reads the
-event stream; the other worker takes over, the jobs end as they should, and the stream goes
-on with no gap and no duplicate, on SQLite and on PostgreSQL."""
+"""`runyard server --workers 2`: the leader is SIGKILLed while jobs and a sweep run and a
+client reads the event stream; the other worker takes over, the jobs end as they should, the
+sweep completes, and the stream goes on with no gap and no duplicate, on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests._sse import events
 from tests.cli.test_cli import cli
 from tests.conftest import ServerProcess, _truncate_all
 from tests.runner.conftest import program
+from tests.sweeps.test_sweeps_api import ARGS, _body
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
@@ -117,10 +119,15 @@ def test_a_killed_leader_hands_over_and_the_stream_goes_on(tmp_path: Path, datab
         srv.wait_ready(timeout=STARTUP_S)  # N processes import the app on a busy machine
         first = _leader(home)
         reader = Reader(url)
-        survivor = submit(program("sleeper.py", "4"))
-        failer = submit(["/bin/sh", "-c", "sleep 2; exit 3"], max_retries=0)
-        for rid in (survivor, failer):
-            _wait(lambda rid=rid: run(rid)["status"] == "running")
+        survivor = submit(program("sleeper.py", "8"))
+        failer = submit(["/bin/sh", "-c", "sleep 6; exit 3"], max_retries=0)
+        body = _body(max_trials=2, parallel=1, pruner=None, sampler="random")
+        body["command"] = program("sweep_trial.py", *ARGS, "--steps", "6", "--sleep", "0.3")
+        made = httpx.post(f"{url}/api/sweeps", json=body)
+        assert made.status_code == 201, made.text
+        sweep_id = made.json()["id"]
+        for rid in (survivor, failer):  # the leader dies while they run (or as they end)
+            _wait(lambda rid=rid: run(rid)["status"] in ("running", "completed", "failed"))
         os.kill(first, signal.SIGKILL)
         second = _leader(home, not_pid=first)  # another worker took the lock
         assert second != first
@@ -135,6 +142,10 @@ def test_a_killed_leader_hands_over_and_the_stream_goes_on(tmp_path: Path, datab
         assert [(a["status"], a["exit_code"]) for a in attempts] == [("failed", 3)]
         _wait(lambda: run(late)["status"] == "completed")
         _wait(lambda: run(victim)["status"] == "cancelled")
+        sweep = _wait(lambda: (d := httpx.get(f"{url}/api/sweeps/{sweep_id}").json())["status"]
+                      != "running" and d, timeout=2 * STARTUP_S)  # fmt: skip
+        assert sweep["status"] == "completed", sweep
+        assert [t["trial"] for t in sweep["trials"]] == [0, 1]  # none lost, none twice
         _wait(lambda: all(reader.ended(r) for r in (survivor, failer, late, victim)))
         reader.stop()
         got = [event_id for event_id, *_ in reader.got]
@@ -161,7 +172,14 @@ def test_a_killed_leader_hands_over_and_the_stream_goes_on(tmp_path: Path, datab
         if reader is not None:
             reader.stop()
         srv.stop()
-    assert not (psutil.pid_exists(second) and psutil.Process(second).status() != "zombie")
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    _wait(lambda: gone(second), timeout=30)  # no worker outlives the server
 
 
 def test_bad_worker_counts_are_refused_in_one_line(tmp_path: Path) -> None:
