@@ -11,9 +11,10 @@ to 127.0.0.1. Measured, each as a latency distribution (p50, p99, max):
   per key, downsampled with MinMaxLTTB): a dashboard's repeated read, served from the chart
   cache once computed; and a zoom, a window never asked for before (50,000 to 100,000 points
   read and downsampled on every request: the cache never helps);
-at 1 client (sequential requests on one keep-alive connection) and at 16 clients (16
-connections in flight at once from one asyncio process). Client and server share the
-machine's cores, as they do when the dashboard runs beside the server.
+at 1 client and at 16 clients, each client a process of its own sending requests in sequence
+on one keep-alive connection (so that the clients' GIL is not what is measured), against
+`runyard server --workers W` for each W of `--workers` (default 1, 2 and 4). Client and server
+share the machine's cores, as they do when the dashboard runs beside the server.
 
 No peer is named by the issue for these routes; MLflow's list and history reads are measured
 in runs_bench.py and ingest_bench.py.
@@ -21,13 +22,14 @@ in runs_bench.py and ingest_bench.py.
 A last line gives the cost of the Host allow-list, the same-origin check and the session
 cookie per request, beside the same request without them (`--only checks` prints it alone).
 
-Run: `.venv/bin/python benchmarks/api_bench.py [--runs N] [--requests R]`.
+Run: `.venv/bin/python benchmarks/api_bench.py [--runs N] [--requests R] [--workers 1,2,4]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import sys
@@ -49,6 +51,7 @@ TARGET_P99_MS = 250.0
 TARGET_CHECKS_MS = 0.1
 
 Request = Callable[[], tuple[str, str, Any]]  # -> (method, path, json body or None)
+RNG = random.Random(42)  # the requests' choices; each client process seeds its own
 
 
 def log(message: str) -> None:
@@ -101,28 +104,47 @@ def seed(home: Path, n_runs: int) -> tuple[list[str], str]:
         store.close()
 
 
-async def _measure(url: str, make: Request, clients: int, total: int) -> list[float]:
-    """Latencies (ms) of `total` requests, `clients` of them in flight at any time."""
+def _client(
+    url: str, make: Request, count: int, seed: int, start: Any, out: Any
+) -> None:  # pragma: no cover - runs in a client process
+    """One client: ``count`` requests in sequence on one keep-alive connection."""
+    RNG.seed(seed)  # each client its own windows: a zoom is never another client's
     latencies: list[float] = []
-    remaining = total
-
-    async def worker(http: httpx.AsyncClient) -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
+    with httpx.Client(base_url=url, timeout=60.0) as http:
+        for _ in range(2):  # warm the connection
+            method, path, body = make()
+            http.request(method, path, json=body)
+        start.wait()
+        for _ in range(count):
             method, path, body = make()
             t0 = time.perf_counter()
-            r = await http.request(method, path, json=body)
+            r = http.request(method, path, json=body)
             latencies.append((time.perf_counter() - t0) * 1000)
             if r.status_code != 200:
                 raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+    out.put(latencies)
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as http:
-        for _ in range(3):  # warm the connections and the server's caches of code paths
-            method, path, body = make()
-            await http.request(method, path, json=body)
-        await asyncio.gather(*(worker(http) for _ in range(clients)))
+
+def _measure(url: str, make: Request, clients: int, total: int) -> list[float]:
+    """Latencies (ms) of `total` requests from `clients` client processes at once (each its
+    own interpreter: the clients' GIL is not measured)."""
+    ctx = multiprocessing.get_context("fork")  # the request makers are closures
+    start, out = ctx.Barrier(clients + 1), ctx.Queue()
+    share = [total // clients + (i < total % clients) for i in range(clients)]
+    procs = [
+        ctx.Process(target=_client, args=(url, make, n, 1000 + i, start, out), daemon=True)
+        for i, n in enumerate(share)
+    ]
+    for proc in procs:
+        proc.start()
+    start.wait()
+    latencies: list[float] = []
+    for _ in procs:
+        latencies.extend(out.get(timeout=600))
+    for proc in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"a client process exited with {proc.exitcode}")
     return latencies
 
 
@@ -220,8 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=400, help="per case and concurrency")
     parser.add_argument("--only", default="", help="measure only cases whose name has this")
+    parser.add_argument(
+        "--workers", default="1,2,4", help="server processes to measure (runyard server --workers)"
+    )
     args = parser.parse_args(argv)
-    rng = random.Random(42)
+    rng = RNG
+    worker_counts = [int(w) for w in args.workers.split(",")]
     if args.only == "checks":  # the checks' line alone: no store to seed, no server
         _print_checks(20_000)
         return 0
@@ -250,36 +276,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             "chart zoom, never cached": lambda: ("GET", _zoom(big, rng), None),
         }
         rows = []
-        with server(
-            [str(VENV_BIN / "runyard"), "server"],
-            port=port,
-            health_path="/api/health",
-            log=Path(tmp) / "server.log",
-            cwd=Path(tmp),
-            env=env,
-        ) as s:
-            s.settle()
-            for name, make in cases.items():
-                if args.only not in name:
-                    continue
-                for clients in (1, 16):
-                    lat = asyncio.run(_measure(s.url, make, clients, args.requests))
-                    p50, p99 = _pct(lat, 50), _pct(lat, 99)
-                    met = ""
-                    if clients == 16:
-                        ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS
-                        met = "met" if ok else "MISSED"
-                    rows.append(
-                        [name, str(clients), f"{p50:.1f}", f"{p99:.1f}", f"{max(lat):.1f}",
-                         f"{len(lat) / (sum(lat) / 1000 / clients):.0f}", met]
-                    )  # fmt: skip
-                    log(f"{name} at {clients}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        for workers in worker_counts:
+            with server(
+                [str(VENV_BIN / "runyard"), "server", "--workers", str(workers)],
+                port=port,
+                health_path="/api/health",
+                log=Path(tmp) / "server.log",
+                cwd=Path(tmp),
+                env=env,
+                timeout_s=180.0,
+            ) as s:
+                s.settle()
+                for name, make in cases.items():
+                    if args.only not in name:
+                        continue
+                    for clients in (1, 16):
+                        lat = _measure(s.url, make, clients, args.requests)
+                        p50, p99 = _pct(lat, 50), _pct(lat, 99)
+                        met = ""
+                        if clients == 16:
+                            ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS
+                            met = "met" if ok else "MISSED"
+                        rows.append(
+                            [name, str(workers), str(clients), f"{p50:.1f}", f"{p99:.1f}",
+                             f"{max(lat):.1f}", f"{len(lat) / (sum(lat) / 1000 / clients):.0f}",
+                             met]
+                        )  # fmt: skip
+                        log(f"{name}, {workers} workers, {clients} clients: "
+                            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
     print(
         f"\nAPI latency: {args.runs} runs + one run of {BIG_POINTS:,} points, "
         f"{args.requests} requests per line, {os.cpu_count()} cores shared by client and server"
     )
     print(f"targets at 16 clients: p50 ≤ {TARGET_P50_MS:.0f} ms, p99 ≤ {TARGET_P99_MS:.0f} ms\n")
-    print(table(["case", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "target"], rows))
+    headers = ["case", "workers", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "target"]
+    print(table(headers, rows))
     _print_checks(20_000)
     return 0
 

@@ -35,6 +35,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     # Starlette's TestClient sends `Host: testserver`; the Host allow-list must admit it.
     monkeypatch.setenv("RUNYARD_ALLOWED_HOSTS", "testserver")
+    # One process per server unless a test asks for more (tests/server/test_workers.py).
+    monkeypatch.setenv("RUNYARD_WORKERS", "1")
 
 
 @pytest.fixture(scope="session")

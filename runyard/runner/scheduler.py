@@ -15,6 +15,7 @@ import shlex
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class Scheduler:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.blocked: dict[str, str] = {}  # why a backend cannot start attempts now
+        self.ring: Callable[[], None] | None = None  # a follower's wake reaches the leader
+        self.idle_poll_s: float | None = None  # look every so often though nobody woke it
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -86,6 +89,12 @@ class Scheduler:
 
     def wake(self) -> None:
         self._wake.set()
+        if self.ring is not None:
+            self.ring()
+
+    def woken(self) -> None:
+        """Another process asked: look again (never rings back)."""
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stopping:
@@ -102,6 +111,8 @@ class Scheduler:
         # a cluster (Ray) may grow or come back: read it again every few seconds
         cluster = any(getattr(b, "refresh", None) is not None for b, _ in self.backends.values())
         waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
+        if self.idle_poll_s is not None:
+            waits.append(self.idle_poll_s)
         due = self.store.jobs.next_retry_at()
         if due is not None:
             waits.append(max(0.0, due - time.time()))

@@ -36,7 +36,9 @@ from runyard.server._middleware import BodyLimit, TokenAuth
 from runyard.server.auth import BrowserGuard, require_declared_media_type
 from runyard.server.events import EventHub
 from runyard.server.ingest_meter import IngestMeter
+from runyard.server.leader import Lock
 from runyard.server.maintenance import Maintenance
+from runyard.server.roles import Roles
 from runyard.server.routes import (
     artifacts,
     checkpoints,
@@ -182,8 +184,13 @@ def _openapi_with(
     return openapi
 
 
-def create_app(settings: Settings, store: Store, backend: Backend | None = None) -> FastAPI:
-    """The whole server: API, scheduler and maintenance threads (started by the lifespan)."""
+def create_app(
+    settings: Settings, store: Store, backend: Backend | None = None, leader: Lock | None = None
+) -> FastAPI:
+    """The whole server: API, scheduler and maintenance threads (started by the lifespan).
+
+    With ``leader`` (a worker among several), the threads but telemetry run only while this
+    process holds that lock."""
     gpus = settings.gpus if settings.gpus is not None else count_gpus()
     cpus = settings.slots or os.cpu_count() or 1
     resources = Resources(gpus=gpus, cpus=cpus)
@@ -200,20 +207,19 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
         store, settings, sweeps.submit_trial(scheduler, store), scheduler.wake
     )
 
+    maintenance = Maintenance(store, settings, capture=scheduler.capture)
+    roles = Roles(maintenance, scheduler, sampler, sweeper)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        maintenance = Maintenance(store, settings, capture=scheduler.capture)
-        maintenance.start()
-        scheduler.start()
-        sampler.start()
-        sweeper.start()
+        if leader is None:
+            roles.start()
+        else:  # one of several workers: it leads once it holds the lock
+            roles.follow(leader, pid_file=settings.home / "leader.pid")
         try:
             yield
         finally:
-            sweeper.stop()
-            sampler.stop()
-            scheduler.stop()
-            maintenance.stop()
+            roles.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -230,6 +236,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.state.chart_cache = ChartCache()
     app.state.sampler = sampler
     app.state.sweeper = sweeper
+    app.state.roles = roles
     app.state.ingest_meter = IngestMeter()
     app.add_exception_handler(RunyardError, _runyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

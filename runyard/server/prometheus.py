@@ -11,7 +11,7 @@ sampler's newest sample (no sampling at scrape time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -34,6 +34,7 @@ class _Gauges(Collector):
         self.resources = resources
         self.sampler = sampler
         self.meter = meter
+        self.free: Callable[[], tuple[int, int]] = lambda: resources.free
 
     def collect(self) -> Iterator[Metric]:
         yield from self._runs()
@@ -66,7 +67,7 @@ class _Gauges(Collector):
         )
 
     def _slots(self) -> Iterator[Metric]:
-        free_gpus, free_cpus = self.resources.free
+        free_gpus, free_cpus = self.free()
         r = self.resources
         for name, help_, value in (
             ("runyard_cpu_slots_total", "CPU slots the scheduler hands out.", r.total_cpus),
@@ -135,9 +136,18 @@ def _gpus(sample: HostSample) -> Iterator[Metric]:
 
 
 def build_registry(
-    store: Store, resources: Resources, sampler: Sampler, meter: IngestMeter
+    store: Store,
+    resources: Resources,
+    sampler: Sampler,
+    meter: IngestMeter,
+    free: Callable[[], tuple[int, int]] | None = None,
 ) -> CollectorRegistry:
+    """``free``: the free (GPUs, CPUs) when ``resources`` is not the scheduler's own (a
+    worker that does not lead reads them from the store)."""
     registry = CollectorRegistry()
-    registry.register(_Gauges(store, resources, sampler, meter))
+    gauges = _Gauges(store, resources, sampler, meter)
+    if free is not None:
+        gauges.free = free
+    registry.register(gauges)
     ProcessCollector(registry=registry)  # the server's own CPU, memory and open files
     return registry

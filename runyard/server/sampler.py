@@ -41,6 +41,7 @@ class Sampler:
         self.trees = ProcessTrees()
         self._origins: dict[Hashable, float] = {}  # (run, attempt) → when the run first started
         self._latest: HostSample | None = None
+        self.per_run = True  # off in a worker that does not lead: the host only
         self._first = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,6 +91,8 @@ class Sampler:
             self._first.set()
         except Exception:
             log.exception("host telemetry failed")
+        if not self.per_run:
+            return
         try:
             self.sample_runs()
         except Exception as exc:

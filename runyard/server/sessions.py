@@ -54,6 +54,8 @@ class SessionBook:
         self.ttl_s = ttl_s
         self.login_code: str | None = secrets.token_urlsafe(24)  # printed once by the server
         self._checked: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._cache_s = _CACHE_S
+        self._shared = False  # the code is one of several workers': it is used up in the store
         self._failures: OrderedDict[str, int] = OrderedDict()
 
     def _key(self, session_id: str) -> str:
@@ -67,8 +69,18 @@ class SessionBook:
         code = self.login_code
         if code is not None and hmac.compare_digest(digest, hashlib.sha256(code.encode()).digest()):
             self.login_code = None
+            if self._shared:  # first come, first served, whichever worker it reached
+                return self.store.use_once("code:" + self._key(code)[:58], self.ttl_s)
             return True
         return False
+
+    def share_login_code(self, code: str | None) -> None:
+        """One of several workers: take the code the server printed, use it up in the store,
+        and never trust a session without asking the store (another worker may have ended
+        it)."""
+        self.login_code = code
+        self._shared = True
+        self._cache_s = 0.0
 
     def start(self, address: str | None) -> tuple[str, float]:
         session_id = secrets.token_urlsafe(32)
@@ -79,7 +91,7 @@ class SessionBook:
         """When a live session ends; None when it is unknown or over."""
         now = time.monotonic()
         cached = self._checked.get(session_id)  # by id: no HMAC on the common path
-        if cached is not None and now - cached[0] < _CACHE_S:
+        if cached is not None and now - cached[0] < self._cache_s:
             return cached[1] if cached[1] > time.time() else None
         expires = await anyio.to_thread.run_sync(self.store.expires_at, self._key(session_id))
         if expires is None:

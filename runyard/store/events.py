@@ -54,6 +54,7 @@ class Events:
         self._lock = threading.Lock()
         self._throttle = Throttle(self._send, throttle_s)
         self._counts: dict[str, int] | None = None  # the queue counts this process sent last
+        self._shared = False  # other processes emit too (share()): the last counts are read
 
     def emit(self, kind: str, run_id: str | None = None, **data: Any) -> int:
         """Append one event now; its id."""
@@ -115,11 +116,26 @@ class Events:
             return
         with self._engine.connect() as conn:
             counts = queue_counts(conn)
+            last: Any = None
+            if self._shared:  # another process may have sent other counts since: ask
+                last = conn.execute(
+                    sa.select(events.c.data)
+                    .where(events.c.kind == "queue")
+                    .order_by(events.c.id.desc())
+                    .limit(1)
+                ).scalar()
         with self._lock:
+            if self._shared:
+                self._counts = last.get("counts") if isinstance(last, dict) else None
             if counts == self._counts:
                 return
             self._counts = counts
         self.emit("queue", counts=counts)
+
+    def share(self) -> None:
+        """Other processes emit into this log too (the workers of one server): the queue
+        counts sent last are read from the log, not remembered."""
+        self._shared = True
 
     # --- reading and upkeep ---------------------------------------------------------------
 

@@ -29,6 +29,20 @@ class Sessions:
             )
         return expires
 
+    def use_once(self, key: str, ttl_s: float) -> bool:
+        """Mark ``key`` used: True the first time, False ever after (while it lives)."""
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.insert(sessions).values(
+                        key=key, created_at=now, expires_at=now + ttl_s, address=""
+                    )
+                )
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
     def expires_at(self, key: str) -> float | None:
         """When a live session ends; None for one that is unknown or over."""
         with self.engine.connect() as conn:

@@ -118,6 +118,8 @@ class SweepController:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.ring: Callable[[], None] | None = None  # a follower's wake reaches the leader
+        self.idle_poll_s: float | None = None  # look every so often though nobody woke it
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -136,6 +138,12 @@ class SweepController:
 
     def wake(self) -> None:
         self._wake.set()
+        if self.ring is not None:
+            self.ring()
+
+    def woken(self) -> None:
+        """Another process asked: look again (never rings back)."""
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stopping:
@@ -146,7 +154,7 @@ class SweepController:
             except Exception:  # a bad pass must not end the sweeps
                 log.exception("sweep pass failed")
                 busy = True
-            self._wake.wait(POLL_S if busy else None)
+            self._wake.wait(POLL_S if busy else self.idle_poll_s)
 
     # --- one pass -------------------------------------------------------------------------
 
@@ -297,7 +305,7 @@ class SweepController:
             except Conflict:
                 continue  # ended meanwhile
         self._wake_scheduler()
-        self._wake.set()
+        self.wake()
 
     @staticmethod
     def _best_words(study: Any) -> str:

@@ -32,11 +32,16 @@ def system(request: Request) -> SystemOut:
     out = SystemOut.model_validate(_sampler(request).latest(), from_attributes=True)
     scheduler = request.app.state.scheduler
     out.backends = list(scheduler.backends)
+    roles = getattr(request.app.state, "roles", None)
     for backend, resources in scheduler.backends.values():
         if (refresh := getattr(backend, "refresh", None)) is None:
             continue
         view = refresh(resources)
-        free_gpus, free_cpus = resources.free
+        # A follower worker does not schedule: it counts what the live attempts leave.
+        if roles is not None and backend is scheduler.backend:
+            free_gpus, free_cpus = roles.free_slots()
+        else:
+            free_gpus, free_cpus = resources.free
         out.cluster = ClusterOut(
             address=view.address,
             reachable=view.reachable,
@@ -72,7 +77,11 @@ def _registry(request: Request) -> CollectorRegistry:
             from runyard.server.prometheus import build_registry
 
             registry = state.prometheus = build_registry(
-                state.store, state.scheduler.resources, state.sampler, state.ingest_meter
+                state.store,
+                state.scheduler.resources,
+                state.sampler,
+                state.ingest_meter,
+                free=state.roles.free_slots,
             )
     return registry
 
