@@ -49,9 +49,21 @@ def test_system_without_nvml(client: TestClient, settings: Settings) -> None:
     r = client.get("/api/system")
     assert r.status_code == 200
     body = r.json()
-    keys = {"status", "ts", "uptime_s", "cpu", "memory", "disk", "gpus", "gpu_error", "cluster"}
+    keys = {
+        "status",
+        "ts",
+        "uptime_s",
+        "cpu",
+        "memory",
+        "disk",
+        "gpus",
+        "gpu_error",
+        "cluster",
+        "backends",
+    }
     assert set(body) == keys
     assert body["cluster"] is None  # the local backend: no Ray cluster
+    assert body["backends"] == ["local"]
     assert body["gpus"] == [] and body["gpu_error"] is None
     assert set(body["cpu"]) == {"percent", "count", "load", "status"}
     assert len(body["cpu"]["load"]) == 3
