@@ -22,12 +22,27 @@ from runyard.store.tables import (
 )
 
 Kind = Literal["run", "experiment"]
+RunState = Literal["missing", "deleted", "active"]
+
+
+def _state_select() -> sa.Select[Any]:
+    """One row per run: is it in runyard's trash, or deleted by MLflow's client (itself or
+    its experiment)? Built once; a write route asks it before every write."""
+    d = mlflow_deleted.c
+    run_gone = sa.exists().where(d.kind == "run", d.ref == runs.c.id)
+    exp_gone = sa.exists().where(
+        d.kind == "experiment", d.ref == sa.cast(runs.c.experiment_id, sa.String)
+    )
+    return sa.select(runs.c.deleted_at, run_gone, exp_gone).where(
+        runs.c.id == sa.bindparam("run_id")
+    )
 
 
 class MlflowMeta:
     def __init__(self, engine: sa.Engine):
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._state = _state_select()
 
     def _upsert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -106,6 +121,14 @@ class MlflowMeta:
                 sa.select(t.ref, t.deleted_at).where(t.kind == kind, t.ref.in_(list(refs)))
             )
             return {ref: at for ref, at in rows}
+
+    def run_state(self, run_id: str) -> RunState:
+        """Whether a run can be written to, in one query (the MLflow client logs point by point)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(self._state, {"run_id": run_id}).first()
+        if row is None or row[0] is not None:
+            return "missing"
+        return "deleted" if row[1] or row[2] else "active"
 
     @staticmethod
     def deleted_refs(kind: Kind) -> sa.Select[tuple[str]]:

@@ -43,13 +43,20 @@ def get_run(store: Store, run_id: str) -> Run:
         raise missing(f"Run with id={run_id} not found") from None
 
 
-def active_run(store: Store, run_id: str) -> Run:
-    """The run, refused when MLflow's client deleted it (or its experiment)."""
-    run = get_run(store, run_id)
-    exp = store.experiments.get(run.experiment)
-    if store.mlflow.deleted("run", [run.id]) or store.mlflow.deleted("experiment", [str(exp.id)]):
+def active_id(store: Store, run_id: str) -> str:
+    """The id of a run that may be written to, in one query: refused when it is unknown, or
+    when MLflow's client deleted it (or its experiment)."""
+    state = store.mlflow.run_state(run_id)
+    if state == "missing":
+        raise missing(f"Run with id={run_id} not found")
+    if state == "deleted":
         raise invalid(f"The run {run_id} must be in the 'active' state. Current state is deleted.")
-    return run
+    return run_id
+
+
+def active_run(store: Store, run_id: str) -> Run:
+    """The run, refused as `active_id` refuses it."""
+    return get_run(store, active_id(store, run_id))
 
 
 def check_key(key: Any, what: str) -> str:
@@ -154,26 +161,26 @@ def restore(body: Body, store: StoreDep) -> dict[str, Any]:
 
 @router.post("/log-parameter")
 def log_param(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key, value = check_param(body)
-    write(store, run.id, {key: value}, {})
+    write(store, run_id, {key: value}, {})
     return {}
 
 
 @router.post("/set-tag")
 def set_tag(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key, value = check_tag(body)
-    write(store, run.id, {}, {key: value})
+    write(store, run_id, {}, {key: value})
     return {}
 
 
 @router.post("/delete-tag")
 def delete_tag(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key = check_key(body.get("key"), "tag")
-    if not store.mlflow.delete_run_tag(run.id, key):
-        raise missing(f"No tag with name: {key} in run with id {run.id}")
+    if not store.mlflow.delete_run_tag(run_id, key):
+        raise missing(f"No tag with name: {key} in run with id {run_id}")
     return {}
 
 
