@@ -8,6 +8,7 @@ runyard's run ids, times in integer milliseconds, and non-finite metric values a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from runyard.entities import Experiment, Run, RunStatus
 from runyard.errors import NotFound
 from runyard.server.mlflow._errors import invalid, missing
 from runyard.store import Store
+from runyard.store.mlflow_meta import RunRow
 
 DEFAULT_EXPERIMENT = "default"  # runyard's; MLflow's "Default", id "0"
 DEFAULT_ID = "0"
@@ -159,7 +161,7 @@ def _exact(
     return out
 
 
-def runs_json(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
+def runs_json(store: Store, runs: Sequence[Run | RunRow]) -> list[dict[str, Any]]:
     """Runs in MLflow's shape, their tags, deletes and latest metrics read in a few queries."""
     ids = [r.id for r in runs]
     tags = store.mlflow.run_tags(ids)
