@@ -113,13 +113,14 @@ def main() -> None:
                     env=env) as srv:  # fmt: skip
             srv.settle()
             ours = run_client(python, srv.url, args.runs, tmp)
+        print("runyard:", json.dumps({k: round(v, 3) for k, v in ours.items()}), flush=True)
         port = free_port()
         argv = [mlflow_bin, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
                 "--default-artifact-root", str(tmp / "mlartifacts"),
                 "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
         with server(argv, port=port, health_path="/health", log=tmp / "ml.log", cwd=tmp,
-                    env=env, timeout_s=180) as srv:  # fmt: skip
+                    env=env, timeout_s=600) as srv:  # fmt: skip
             srv.settle()
             theirs = run_client(python, srv.url, args.runs, tmp)
     rows = [

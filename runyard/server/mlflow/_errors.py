@@ -31,6 +31,26 @@ BAD_REQUEST = "BAD_REQUEST"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 _STATUS = {RESOURCE_DOES_NOT_EXIST: 404, INTERNAL_ERROR: 500}
+PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/api/3.0/mlflow/")
+# Errors answered before a route runs (auth, the body limit, the browser guard, no such
+# route), by status: codes MLflow's client knows, so it shows them instead of INTERNAL_ERROR.
+_CODE_OF_STATUS = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "ENDPOINT_NOT_FOUND",
+    413: INVALID_PARAMETER_VALUE,
+}
+
+
+def is_mlflow_path(path: str) -> bool:
+    return path.startswith(PREFIXES)
+
+
+def shaped(status: int, message: str) -> dict[str, str]:
+    """MLflow's body for an error that runyard answers outside this package's routes."""
+    default = BAD_REQUEST if status < 500 else INTERNAL_ERROR
+    return {"error_code": _CODE_OF_STATUS.get(status, default), "message": message}
 
 
 class MlflowError(Exception):

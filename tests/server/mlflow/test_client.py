@@ -210,8 +210,13 @@ def test_tracking_token(settings: Settings, store: Store, monkeypatch: pytest.Mo
     guarded = Settings(home=settings.home, database_url=settings.database_url, token="s3cret-token")
     with serve(create_app(guarded, store)) as url:
         client = mlflow.MlflowClient(tracking_uri=url)
-        with pytest.raises(mlflow.MlflowException, match="missing bearer token"):
+        with pytest.raises(mlflow.MlflowException, match="missing bearer token") as refused:
             client.search_experiments()
+        assert refused.value.error_code == "UNAUTHENTICATED"  # not INTERNAL_ERROR
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "wrong-token")
+        with pytest.raises(mlflow.MlflowException, match="invalid bearer token") as refused:
+            client.create_run("0")
+        assert refused.value.error_code == "UNAUTHENTICATED"
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "s3cret-token")
         run = client.create_run("0")
         client.log_metric(run.info.run_id, "loss", 0.1)
