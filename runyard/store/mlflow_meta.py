@@ -20,10 +20,13 @@ from runyard.store.tables import (
     mlflow_deleted,
     mlflow_experiment_tags,
     mlflow_run_tags,
+    run_tags,
     runs,
 )
 
 Kind = Literal["run", "experiment"]
+INPUTS_TAG = "runyard.mlflow.inputs"  # a run's dataset inputs, MLflow's JSON, in a list
+DATASET_LABEL = "dataset:"  # a label per dataset name, so the dashboard shows and filters it
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,34 @@ class MlflowMeta:
                 values["name"] = name
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             self.set_run_tags(conn, run_id, tags)
+
+    def log_inputs(self, run_id: str, inputs: list[dict[str, Any]], names: list[str]) -> None:
+        """Add dataset inputs (MLflow's `DatasetInput` JSON; one seen before is kept once) and
+        a `dataset:NAME` label per dataset, in one transaction."""
+        import orjson
+
+        t = mlflow_run_tags.c
+        with self._engine.begin() as conn:
+            labels = conn.execute(
+                sa.select(runs.c.tags).where(runs.c.id == run_id).with_for_update()
+            ).scalar()
+            if labels is None:
+                raise NotFound(f"Run with id={run_id} not found")
+            stored = conn.execute(
+                sa.select(t.value).where(t.run_id == run_id, t.key == INPUTS_TAG)
+            ).scalar()
+            kept: list[dict[str, Any]] = orjson.loads(stored) if stored else []
+            kept += [i for i in inputs if i not in kept]
+            self.set_run_tags(conn, run_id, {INPUTS_TAG: orjson.dumps(kept).decode()})
+            new = [f"{DATASET_LABEL}{n}"[:250] for n in names]
+            new = [label for label in dict.fromkeys(new) if label not in labels]
+            if new:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id == run_id)
+                    .values(tags=[*labels, *new], updated_at=time.time())
+                )
+                conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": n} for n in new])
 
     def set_run_fields(self, run_id: str, **values: Any) -> None:
         """Times and status that MLflow's client chooses (start_time, end_time, reopening)."""

@@ -17,7 +17,7 @@ from runyard.entities import Experiment, Run, RunStatus
 from runyard.errors import NotFound
 from runyard.server.mlflow._errors import invalid, missing
 from runyard.store import Store
-from runyard.store.mlflow_meta import RunRow
+from runyard.store.mlflow_meta import INPUTS_TAG, RunRow
 
 DEFAULT_EXPERIMENT = "default"  # runyard's; MLflow's "Default", id "0"
 DEFAULT_ID = "0"
@@ -176,6 +176,7 @@ def runs_json(store: Store, runs: Sequence[Run | RunRow]) -> list[dict[str, Any]
         exp = experiments[run.experiment]
         eid = experiment_id(exp)
         run_tags = {**tags.get(run.id, {}), RUN_NAME_TAG: run.name}
+        inputs = run_tags.pop(INPUTS_TAG, None)
         is_deleted = run.id in deleted or str(exp.id) in gone_exps
         info: dict[str, Any] = {
             "run_id": run.id,
@@ -200,5 +201,6 @@ def runs_json(store: Store, runs: Sequence[Run | RunRow]) -> list[dict[str, Any]
         if run.params:
             data["params"] = [{"key": k, "value": param_text(v)} for k, v in run.params.items()]
         data["tags"] = [{"key": k, "value": v} for k, v in sorted(run_tags.items())]
-        out.append({"info": info, "data": data, "inputs": {}})
+        datasets = {"dataset_inputs": orjson.loads(inputs)} if inputs else {}
+        out.append({"info": info, "data": data, "inputs": datasets})
     return out

@@ -22,6 +22,7 @@ from runyard.server.mlflow._wire import (
     runs_json,
 )
 from runyard.store import Store
+from runyard.store.mlflow_meta import INPUTS_TAG
 
 router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute, include_in_schema=False)
 MAX_KEY = 250
@@ -80,6 +81,8 @@ def check_param(param: dict[str, Any]) -> tuple[str, str]:
 
 def check_tag(tag: dict[str, Any]) -> tuple[str, str]:
     key = check_key(tag.get("key"), "tag")
+    if key == INPUTS_TAG:
+        raise invalid(f"Tag key '{key}' is reserved: runyard keeps a run's dataset inputs in it")
     value = tag.get("value")
     text = "" if value is None else str(value)
     if len(text) > MAX_TAG_VALUE:
@@ -186,8 +189,41 @@ def delete_tag(body: Body, store: StoreDep) -> dict[str, Any]:
 
 @router.post("/log-inputs")
 def log_inputs(body: Body, store: StoreDep) -> dict[str, Any]:
-    """Dataset inputs are accepted (the client sends them with autolog) but not kept."""
-    active_run(store, run_id_of(body))
-    if not isinstance(body.get("datasets") or [], list):
+    """Dataset inputs are kept as MLflow sent them (get-run gives them back) and each dataset
+    name becomes a `dataset:NAME` label of the run, shown and filtered in the dashboard.
+    Model inputs (MLflow's logged models) have nowhere to go in runyard and are ignored."""
+    run_id = active_id(store, run_id_of(body))
+    datasets = body.get("datasets") or []
+    if not isinstance(datasets, list):
         raise invalid("'datasets' must be a list")
+    inputs = [_dataset_input(d) for d in datasets]
+    if inputs:
+        store.mlflow.log_inputs(run_id, inputs, [i["dataset"]["name"] for i in inputs])
     return {}
+
+
+_DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
+
+
+def _dataset_input(item: Any) -> dict[str, Any]:
+    """One `DatasetInput`: its dataset's name, digest, source type and source are required
+    (as MLflow's server requires them), its tags are checked as run tags are."""
+    if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+        raise invalid("each of 'datasets' must be an object with a 'dataset'")
+    given = item["dataset"]
+    dataset: dict[str, str] = {}
+    for field in _DATASET_FIELDS:
+        value = given.get(field)
+        if value is None or value == "":
+            if field in ("schema", "profile"):
+                continue
+            raise invalid(f"Missing value for required parameter 'dataset.{field}'.")
+        if not isinstance(value, str):
+            raise invalid(f"Invalid value {value!r} for parameter 'dataset.{field}'")
+        dataset[field] = value
+    check_key(dataset["name"], "dataset")
+    tags = item.get("tags") or []
+    if not isinstance(tags, list):
+        raise invalid("'tags' of a dataset input must be a list")
+    pairs = [check_tag(t if isinstance(t, dict) else {}) for t in tags]
+    return {"tags": [{"key": k, "value": v} for k, v in pairs], "dataset": dataset}
