@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -138,30 +139,64 @@ def log_batch(body: Body, store: StoreDep) -> dict[str, Any]:
     return {}
 
 
+# The client reads a long history in pages of 25,000: the sorted points of the few keys read
+# last are kept while the key's version (count, last step, last timestamp) stays the same, so
+# each page does not decode and sort the whole series again.
+_SORTED: OrderedDict[tuple[int, str, str], tuple[Any, tuple[Any, Any, Any]]] = OrderedDict()
+_SORTED_KEYS = 4
+_SORTED_LOCK = threading.Lock()
+
+
+def _sorted_history(store: Store, run_id: str, key: str) -> tuple[Any, Any, Any] | None:
+    """(steps, values, timestamps in ms) of a key, in MLflow's order: (step, timestamp, value)."""
+    import numpy as np
+
+    slot = (id(store.engine), run_id, key)
+    version = store.metrics.version(run_id, [key])
+    with _SORTED_LOCK:
+        hit = _SORTED.get(slot)
+        if hit is not None and hit[0] == version:
+            _SORTED.move_to_end(slot)
+            return hit[1]
+    series = store.metrics.read(run_id, [key]).get(key)
+    if series is None:
+        return None
+    stamps_ms = (series.timestamps * 1000).round().astype("int64")
+    order = np.lexsort((series.values, stamps_ms, series.steps))
+    arrays = (series.steps[order], series.values[order], stamps_ms[order])
+    with _SORTED_LOCK:
+        _SORTED[slot] = (version, arrays)
+        _SORTED.move_to_end(slot)
+        while len(_SORTED) > _SORTED_KEYS:
+            _SORTED.popitem(last=False)
+    return arrays
+
+
 @router.get("/metrics/get-history")
 def get_history(query: Query, store: StoreDep) -> Response:
     import orjson
 
     run = get_run(store, run_id_of(query))
     key = text_in(query, "metric_key")
-    series = store.metrics.read(run.id, [key]).get(key)
+    points = _sorted_history(store, run.id, key)
     offset = page_offset(query.get("page_token"))
     limit = query.get("max_results")
-    total = 0 if series is None else len(series.steps)
+    total = 0 if points is None else len(points[0])
     end = total if limit in (None, "") else offset + integer_in(limit, "max_results")
     if end < offset:
         raise invalid(f"Invalid value {limit} for parameter 'max_results' supplied.")
     out: dict[str, Any] = {}
-    if series is not None and offset < total:
+    if points is not None and offset < total:
         import numpy as np
 
-        stamps_ms = (series.timestamps * 1000).round().astype("int64")
-        order = np.lexsort((series.values, stamps_ms, series.steps))[offset:end]  # as MLflow
-        steps = series.steps[order].tolist()
-        values = series.values[order].tolist()
-        stamps = stamps_ms[order].tolist()
+        steps = points[0][offset:end].tolist()
+        page = points[1][offset:end]
+        values = page.tolist()
+        if not np.isfinite(page).all():  # "NaN", "Infinity", "-Infinity" as MLflow writes them
+            values = [number_out(v) for v in values]
+        stamps = points[2][offset:end].tolist()
         out["metrics"] = [
-            {"key": key, "value": number_out(v), "timestamp": t, "step": s}
+            {"key": key, "value": v, "timestamp": t, "step": s}
             for s, v, t in zip(steps, values, stamps, strict=True)
         ]
     if end < total:
