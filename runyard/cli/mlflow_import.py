@@ -145,6 +145,8 @@ def import_mlflow(
         if not os.path.isdir(source_uri):
             fail(f"--from {source_uri!r} is neither a URL nor a folder", 2)
         source_uri = "file://" + os.path.abspath(source_uri)
+    if source_uri.startswith("file:"):  # MLflow 3 refuses its file store unless told to read it
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     source = mlflow.MlflowClient(tracking_uri=source_uri)
     target = mlflow.MlflowClient(tracking_uri=settings.url)
     try:

@@ -1,4 +1,7 @@
-"""Request-scoped access to what create_app was given."""
+"""Request-scoped access to what create_app was given.
+
+Async on purpose: FastAPI runs a plain `def` dependency in the thread pool, and that hop
+(twice over) costs more than the request itself when the CPUs are busy."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from runyard.config import Settings
 from runyard.store import Store
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

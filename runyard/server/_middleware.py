@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runyard._tokens import job_refusal, run_of
 from runyard.errors import PayloadTooLarge, RunyardError, Unauthorized
+from runyard.server.mlflow import _errors as mlflow_errors
 from runyard.server.sessions import cookie_id
 
 if TYPE_CHECKING:
@@ -24,8 +25,15 @@ OPEN_PATHS = frozenset({"/api/health", "/login"})
 OPEN_WRITES = frozenset({("POST", "/api/session"), ("DELETE", "/api/session")})  # log in, out
 
 
-async def _send_error(send: Send, error: RunyardError, headers: list[tuple[bytes, bytes]]) -> None:
-    body = orjson.dumps(error.to_dict())
+async def _send_error(
+    send: Send, error: RunyardError, headers: list[tuple[bytes, bytes]], path: str = ""
+) -> None:
+    """The error in runyard's shape; on MLflow's routes (``path``) in MLflow's."""
+    body = orjson.dumps(
+        mlflow_errors.shaped(error.status, error.message)
+        if mlflow_errors.is_mlflow_path(path)
+        else error.to_dict()
+    )
     await send(
         {
             "type": "http.response.start",
@@ -111,7 +119,7 @@ class TokenAuth:
             await send({"type": "http.response.body", "body": b""})
             return
         extra = [(b"www-authenticate", b"Bearer")] if refusal.status == 401 else []
-        await _send_error(send, refusal, extra)
+        await _send_error(send, refusal, extra, path)
 
 
 def _wants_a_page(scope: Scope, headers: dict[bytes, bytes]) -> bool:
@@ -138,7 +146,7 @@ class BodyLimit:
         too_large = PayloadTooLarge(f"request body is over the limit of {self.limit} bytes")
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await _send_error(send, too_large, [(b"connection", b"close")])
+            await _send_error(send, too_large, [(b"connection", b"close")], scope["path"])
             return
         # Past the limit the app is told the client left, its reaction is dropped, and the
         # 413 goes out instead (raising here would be turned into a 400 by the body parser).
@@ -170,4 +178,4 @@ class BodyLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await _send_error(send, too_large, [(b"connection", b"close")])
+            await _send_error(send, too_large, [(b"connection", b"close")], scope["path"])

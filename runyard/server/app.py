@@ -145,6 +145,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return page  # a dashboard path (/, /runs/ID…): the single-page app routes it
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = _error(exc.status_code, code, str(exc.detail))
+    if mlflow_api.is_mlflow_path(request.url.path):  # an endpoint of MLflow's that runyard lacks
+        response = JSONResponse(
+            mlflow_api.shaped(exc.status_code, str(exc.detail)), exc.status_code
+        )
     if exc.headers:
         response.headers.update(exc.headers)
     if exc.status_code == 405:

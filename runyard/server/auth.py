@@ -163,7 +163,8 @@ class BrowserGuard:
                 "DNS rebinding); reach it by 127.0.0.1 or localhost, or allow the name with "
                 "--allowed-host / RUNYARD_ALLOWED_HOSTS"
             )
-            await _send_error(send, RunyardError(message, status=421, code="misdirected"), [])
+            error = RunyardError(message, status=421, code="misdirected")
+            await _send_error(send, error, [], scope.get("path", ""))
             return
         source = headers.get(b"origin") or headers.get(b"referer")
         same: bool | None = None
@@ -174,7 +175,8 @@ class BrowserGuard:
                 f"cross-site request refused: origin {source.decode('latin-1')[:100]!r} "  # type: ignore[union-attr]
                 "is not this server's (list it in RUNYARD_CORS_ORIGINS to allow it)"
             )
-            await _send_error(send, RunyardError(message, status=403, code="cross_origin"), [])
+            error = RunyardError(message, status=403, code="cross_origin")
+            await _send_error(send, error, [], scope.get("path", ""))
             return
         scope[SAME_ORIGIN] = same
         await self.app(scope, receive, send)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from runyard.entities import RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store.tables import (
     experiments,
@@ -18,16 +20,51 @@ from runyard.store.tables import (
     mlflow_deleted,
     mlflow_experiment_tags,
     mlflow_run_tags,
+    run_tags,
     runs,
 )
 
 Kind = Literal["run", "experiment"]
+INPUTS_TAG = "runyard.mlflow.inputs"  # a run's dataset inputs, MLflow's JSON, in a list
+DATASET_LABEL = "dataset:"  # a label per dataset name, so the dashboard shows and filters it
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """What MLflow's run JSON needs of a run: a page of 1,000 searched runs reads only this
+    (a whole `Run` carries its spec, summaries and datasets, several times the cost)."""
+
+    id: str
+    name: str
+    experiment: str
+    status: RunStatus
+    params: dict[str, Any]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+
+
+RunState = Literal["missing", "deleted", "active"]
+
+
+def _state_select() -> sa.Select[Any]:
+    """One row per run: is it in runyard's trash, or deleted by MLflow's client (itself or
+    its experiment)? Built once; a write route asks it before every write."""
+    d = mlflow_deleted.c
+    run_gone = sa.exists().where(d.kind == "run", d.ref == runs.c.id)
+    exp_gone = sa.exists().where(
+        d.kind == "experiment", d.ref == sa.cast(runs.c.experiment_id, sa.String)
+    )
+    return sa.select(runs.c.deleted_at, run_gone, exp_gone).where(
+        runs.c.id == sa.bindparam("run_id")
+    )
 
 
 class MlflowMeta:
     def __init__(self, engine: sa.Engine):
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._state = _state_select()
 
     def _upsert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -107,6 +144,31 @@ class MlflowMeta:
             )
             return {ref: at for ref, at in rows}
 
+    def run_state(self, run_id: str) -> RunState:
+        """Whether a run can be written to, in one query (the MLflow client logs point by point)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(self._state, {"run_id": run_id}).first()
+        if row is None or row[0] is not None:
+            return "missing"
+        return "deleted" if row[1] or row[2] else "active"
+
+    def run_rows(self, run_ids: Sequence[str]) -> list[RunRow]:
+        """The runs in the order asked; one missing (or in the trash) is left out."""
+        r = runs.c
+        stmt = (
+            sa.select(r.id, r.name, experiments.c.name, r.status, r.params)
+            .add_columns(r.created_at, r.started_at, r.ended_at)
+            .join(experiments, experiments.c.id == r.experiment_id)
+            .where(r.id.in_(list(run_ids)), r.deleted_at.is_(None))
+        )
+        with self._engine.connect() as conn:
+            found = {row[0]: row for row in conn.execute(stmt)}
+        return [
+            RunRow(row[0], row[1], row[2], RunStatus(row[3]), row[4], row[5], row[6], row[7])
+            for row in (found.get(i) for i in run_ids)
+            if row is not None
+        ]
+
     @staticmethod
     def deleted_refs(kind: Kind) -> sa.Select[tuple[str]]:
         """A subquery of the refs of ``kind`` that are deleted, for NOT IN / IN filters."""
@@ -138,6 +200,34 @@ class MlflowMeta:
                 values["name"] = name
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             self.set_run_tags(conn, run_id, tags)
+
+    def log_inputs(self, run_id: str, inputs: list[dict[str, Any]], names: list[str]) -> None:
+        """Add dataset inputs (MLflow's `DatasetInput` JSON; one seen before is kept once) and
+        a `dataset:NAME` label per dataset, in one transaction."""
+        import orjson
+
+        t = mlflow_run_tags.c
+        with self._engine.begin() as conn:
+            labels = conn.execute(
+                sa.select(runs.c.tags).where(runs.c.id == run_id).with_for_update()
+            ).scalar()
+            if labels is None:
+                raise NotFound(f"Run with id={run_id} not found")
+            stored = conn.execute(
+                sa.select(t.value).where(t.run_id == run_id, t.key == INPUTS_TAG)
+            ).scalar()
+            kept: list[dict[str, Any]] = orjson.loads(stored) if stored else []
+            kept += [i for i in inputs if i not in kept]
+            self.set_run_tags(conn, run_id, {INPUTS_TAG: orjson.dumps(kept).decode()})
+            new = [f"{DATASET_LABEL}{n}"[:250] for n in names]
+            new = [label for label in dict.fromkeys(new) if label not in labels]
+            if new:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id == run_id)
+                    .values(tags=[*labels, *new], updated_at=time.time())
+                )
+                conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": n} for n in new])
 
     def set_run_fields(self, run_id: str, **values: Any) -> None:
         """Times and status that MLflow's client chooses (start_time, end_time, reopening)."""

@@ -70,3 +70,37 @@ def test_import_copies_history_once(
     tags = store.mlflow.run_tags([copied.id])[copied.id]
     assert tags["team"] == "vision" and tags["runyard.import.source_run"] == old_id
     assert (Path(copied.run_dir) / "artifacts" / "model" / "weights.txt").read_text() == "w"
+
+
+def test_import_from_an_mlruns_folder(
+    tmp_path: Path, settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local `mlruns` folder, written by MLflow's own client (its file store)."""
+    import mlflow
+
+    mlruns = tmp_path / "mlruns"
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 wants this to write one
+    old_id = _source_history(f"file://{mlruns}", tmp_path)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")  # the import must not need it from the user
+    assert (mlruns / ".trash").is_dir() and mlflow.__version__
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with serve(create_app(settings, store)) as target:
+        monkeypatch.setenv("RUNYARD_URL", target)
+        runner = CliRunner()
+        first = runner.invoke(app, ["import", "mlflow", "--from", str(mlruns)])
+        assert first.exit_code == 0, first.output
+        assert "imported 2 runs" in first.output
+        again = runner.invoke(app, ["import", "mlflow", "--from", str(mlruns)])
+        assert again.exit_code == 0 and "imported 0 runs" in again.output, again.output
+        missing = runner.invoke(app, ["import", "mlflow", "--from", str(tmp_path / "nope")])
+        assert missing.exit_code == 2
+    runs = {r.name: r for r in store.runs.list(RunQuery(experiment="legacy")).runs}
+    assert set(runs) == {"old-run", "second"}
+    copied = runs["old-run"]
+    assert copied.status.value == "completed" and copied.params == {"lr": "0.1"}
+    loss = store.metrics.read(copied.id, ["loss"])["loss"]
+    assert len(loss.steps) == 2500 and loss.values[-1] == 1 / 2500
+    assert math.isnan(copied.metrics["odd"])
+    tags = store.mlflow.run_tags([copied.id])[copied.id]
+    assert tags["team"] == "vision" and tags["runyard.import.source_run"] == old_id
+    assert (Path(copied.run_dir) / "artifacts" / "model" / "weights.txt").read_text() == "w"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from runyard.server.mlflow import artifacts, experiments, metrics, runs, search, server_info
+from runyard.server.mlflow._errors import is_mlflow_path, shaped
 
 
 def include(app: FastAPI) -> None:
@@ -20,4 +21,4 @@ def include(app: FastAPI) -> None:
         app.include_router(module.router)
 
 
-__all__ = ["include"]
+__all__ = ["include", "is_mlflow_path", "shaped"]

@@ -23,7 +23,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _query(request: Request) -> dict[str, Any]:
+async def _query(request: Request) -> dict[str, Any]:
     """The query string as MLflow's GET handlers read it: repeated keys become lists."""
     out: dict[str, Any] = {}
     for key in request.query_params:

@@ -8,6 +8,7 @@ runyard's run ids, times in integer milliseconds, and non-finite metric values a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from runyard.entities import Experiment, Run, RunStatus
 from runyard.errors import NotFound
 from runyard.server.mlflow._errors import invalid, missing
 from runyard.store import Store
+from runyard.store.mlflow_meta import INPUTS_TAG, RunRow
 
 DEFAULT_EXPERIMENT = "default"  # runyard's; MLflow's "Default", id "0"
 DEFAULT_ID = "0"
@@ -159,7 +161,7 @@ def _exact(
     return out
 
 
-def runs_json(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
+def runs_json(store: Store, runs: Sequence[Run | RunRow]) -> list[dict[str, Any]]:
     """Runs in MLflow's shape, their tags, deletes and latest metrics read in a few queries."""
     ids = [r.id for r in runs]
     tags = store.mlflow.run_tags(ids)
@@ -174,6 +176,7 @@ def runs_json(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
         exp = experiments[run.experiment]
         eid = experiment_id(exp)
         run_tags = {**tags.get(run.id, {}), RUN_NAME_TAG: run.name}
+        inputs = run_tags.pop(INPUTS_TAG, None)
         is_deleted = run.id in deleted or str(exp.id) in gone_exps
         info: dict[str, Any] = {
             "run_id": run.id,
@@ -198,5 +201,6 @@ def runs_json(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
         if run.params:
             data["params"] = [{"key": k, "value": param_text(v)} for k, v in run.params.items()]
         data["tags"] = [{"key": k, "value": v} for k, v in sorted(run_tags.items())]
-        out.append({"info": info, "data": data, "inputs": {}})
+        datasets = {"dataset_inputs": orjson.loads(inputs)} if inputs else {}
+        out.append({"info": info, "data": data, "inputs": datasets})
     return out

@@ -22,6 +22,7 @@ from runyard.server.mlflow._wire import (
     runs_json,
 )
 from runyard.store import Store
+from runyard.store.mlflow_meta import INPUTS_TAG
 
 router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute, include_in_schema=False)
 MAX_KEY = 250
@@ -43,13 +44,20 @@ def get_run(store: Store, run_id: str) -> Run:
         raise missing(f"Run with id={run_id} not found") from None
 
 
-def active_run(store: Store, run_id: str) -> Run:
-    """The run, refused when MLflow's client deleted it (or its experiment)."""
-    run = get_run(store, run_id)
-    exp = store.experiments.get(run.experiment)
-    if store.mlflow.deleted("run", [run.id]) or store.mlflow.deleted("experiment", [str(exp.id)]):
+def active_id(store: Store, run_id: str) -> str:
+    """The id of a run that may be written to, in one query: refused when it is unknown, or
+    when MLflow's client deleted it (or its experiment)."""
+    state = store.mlflow.run_state(run_id)
+    if state == "missing":
+        raise missing(f"Run with id={run_id} not found")
+    if state == "deleted":
         raise invalid(f"The run {run_id} must be in the 'active' state. Current state is deleted.")
-    return run
+    return run_id
+
+
+def active_run(store: Store, run_id: str) -> Run:
+    """The run, refused as `active_id` refuses it."""
+    return get_run(store, active_id(store, run_id))
 
 
 def check_key(key: Any, what: str) -> str:
@@ -73,6 +81,8 @@ def check_param(param: dict[str, Any]) -> tuple[str, str]:
 
 def check_tag(tag: dict[str, Any]) -> tuple[str, str]:
     key = check_key(tag.get("key"), "tag")
+    if key == INPUTS_TAG:
+        raise invalid(f"Tag key '{key}' is reserved: runyard keeps a run's dataset inputs in it")
     value = tag.get("value")
     text = "" if value is None else str(value)
     if len(text) > MAX_TAG_VALUE:
@@ -154,33 +164,66 @@ def restore(body: Body, store: StoreDep) -> dict[str, Any]:
 
 @router.post("/log-parameter")
 def log_param(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key, value = check_param(body)
-    write(store, run.id, {key: value}, {})
+    write(store, run_id, {key: value}, {})
     return {}
 
 
 @router.post("/set-tag")
 def set_tag(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key, value = check_tag(body)
-    write(store, run.id, {}, {key: value})
+    write(store, run_id, {}, {key: value})
     return {}
 
 
 @router.post("/delete-tag")
 def delete_tag(body: Body, store: StoreDep) -> dict[str, Any]:
-    run = active_run(store, run_id_of(body))
+    run_id = active_id(store, run_id_of(body))
     key = check_key(body.get("key"), "tag")
-    if not store.mlflow.delete_run_tag(run.id, key):
-        raise missing(f"No tag with name: {key} in run with id {run.id}")
+    if not store.mlflow.delete_run_tag(run_id, key):
+        raise missing(f"No tag with name: {key} in run with id {run_id}")
     return {}
 
 
 @router.post("/log-inputs")
 def log_inputs(body: Body, store: StoreDep) -> dict[str, Any]:
-    """Dataset inputs are accepted (the client sends them with autolog) but not kept."""
-    active_run(store, run_id_of(body))
-    if not isinstance(body.get("datasets") or [], list):
+    """Dataset inputs are kept as MLflow sent them (get-run gives them back) and each dataset
+    name becomes a `dataset:NAME` label of the run, shown and filtered in the dashboard.
+    Model inputs (MLflow's logged models) have nowhere to go in runyard and are ignored."""
+    run_id = active_id(store, run_id_of(body))
+    datasets = body.get("datasets") or []
+    if not isinstance(datasets, list):
         raise invalid("'datasets' must be a list")
+    inputs = [_dataset_input(d) for d in datasets]
+    if inputs:
+        store.mlflow.log_inputs(run_id, inputs, [i["dataset"]["name"] for i in inputs])
     return {}
+
+
+_DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
+
+
+def _dataset_input(item: Any) -> dict[str, Any]:
+    """One `DatasetInput`: its dataset's name, digest, source type and source are required
+    (as MLflow's server requires them), its tags are checked as run tags are."""
+    if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+        raise invalid("each of 'datasets' must be an object with a 'dataset'")
+    given = item["dataset"]
+    dataset: dict[str, str] = {}
+    for field in _DATASET_FIELDS:
+        value = given.get(field)
+        if value is None or value == "":
+            if field in ("schema", "profile"):
+                continue
+            raise invalid(f"Missing value for required parameter 'dataset.{field}'.")
+        if not isinstance(value, str):
+            raise invalid(f"Invalid value {value!r} for parameter 'dataset.{field}'")
+        dataset[field] = value
+    check_key(dataset["name"], "dataset")
+    tags = item.get("tags") or []
+    if not isinstance(tags, list):
+        raise invalid("'tags' of a dataset input must be a list")
+    pairs = [check_tag(t if isinstance(t, dict) else {}) for t in tags]
+    return {"tags": [{"key": k, "value": v} for k, v in pairs], "dataset": dataset}

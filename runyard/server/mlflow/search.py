@@ -105,7 +105,7 @@ def search_runs(body: Body, store: StoreDep) -> dict[str, Any]:
     page, more = search_ids(store.engine, experiments, where, clauses, keys, offset, limit)
     out: dict[str, Any] = {}
     if page:
-        out["runs"] = runs_json(store, store.runs.get_many(page))
+        out["runs"] = runs_json(store, store.mlflow.run_rows(page))
     if more:
         out["next_page_token"] = page_token(offset + limit)
     return out

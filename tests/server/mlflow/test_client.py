@@ -210,10 +210,36 @@ def test_tracking_token(settings: Settings, store: Store, monkeypatch: pytest.Mo
     guarded = Settings(home=settings.home, database_url=settings.database_url, token="s3cret-token")
     with serve(create_app(guarded, store)) as url:
         client = mlflow.MlflowClient(tracking_uri=url)
-        with pytest.raises(mlflow.MlflowException, match="missing bearer token"):
+        with pytest.raises(mlflow.MlflowException, match="missing bearer token") as refused:
             client.search_experiments()
+        assert refused.value.error_code == "UNAUTHENTICATED"  # not INTERNAL_ERROR
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "wrong-token")
+        with pytest.raises(mlflow.MlflowException, match="invalid bearer token") as refused:
+            client.create_run("0")
+        assert refused.value.error_code == "UNAUTHENTICATED"
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "s3cret-token")
         run = client.create_run("0")
         client.log_metric(run.info.run_id, "loss", 0.1)
         assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.1}
     assert store.runs.list(RunQuery()).runs[0].id == run.info.run_id
+
+
+def test_log_input_keeps_the_dataset(mlflow_url: str, store: Store) -> None:
+    import mlflow
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    # mlflow-skinny has no pandas/numpy datasets; a dataset known by its source is the same call
+    data = MetaDataset(HTTPDatasetSource("https://data.example/digits.csv"), name="digits-train")
+    with mlflow.start_run() as run:
+        mlflow.log_input(data, context="training")
+        mlflow.log_input(data, context="training")  # the same input again is kept once
+    got = mlflow.MlflowClient().get_run(run.info.run_id)
+    [kept] = got.inputs.dataset_inputs
+    assert (kept.dataset.name, kept.dataset.digest) == ("digits-train", data.digest)
+    assert (kept.dataset.source_type, kept.dataset.source) == ("http", data.source.to_json())
+    assert [(t.key, t.value) for t in kept.tags] == [("mlflow.data.context", "training")]
+    assert not any(k.startswith("runyard.") for k in got.data.tags)
+    assert "dataset:digits-train" in store.runs.get(run.info.run_id).tags  # the dashboard's label
+    with pytest.raises(mlflow.MlflowException, match="reserved"):
+        mlflow.MlflowClient().set_tag(run.info.run_id, "runyard.mlflow.inputs", "[]")

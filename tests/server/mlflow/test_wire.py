@@ -209,3 +209,17 @@ def test_logged_models_and_server_info(client: TestClient) -> None:
 @pytest.mark.parametrize("path", ["/api/runs/nope", "/api/experiments/nope"])
 def test_runyard_routes_keep_their_own_error_shape(client: TestClient, path: str) -> None:
     assert client.get(path).json()["error"]["code"] == "not_found"
+
+
+def test_errors_before_a_route_are_in_mlflows_shape(client: TestClient) -> None:
+    """No such endpoint, a wrong method, a cross-site write: MLflow's body, runyard's status."""
+    _error(client.get(f"{API}/registered-models/search"), 404, "ENDPOINT_NOT_FOUND")
+    _error(client.get(f"{API}/runs/log-metric"), 405, "ENDPOINT_NOT_FOUND")
+    refused = client.post(
+        f"{API}/runs/create",
+        json={"experiment_id": "0"},
+        headers={"origin": "https://evil.example"},
+    )
+    _error(refused, 403, "PERMISSION_DENIED")
+    native = client.get("/api/no-such-route")  # runyard's own routes keep runyard's shape
+    assert native.status_code == 404 and native.json()["error"]["code"] == "not_found"
