@@ -153,6 +153,22 @@ metric_chunks = sa.Table(
     sa.Index("ix_metric_chunks_run_key_step", "run_id", "key", "step_min"),
 )
 
+# The extremes of each run of 256 points of a chunk (store/_tiles.py), written with the chunk:
+# a chart of a long series reads these, not the points. Kept apart so that SQLite reads them
+# without walking the chunk's blob.
+metric_tiles = sa.Table(
+    "metric_tiles",
+    metadata,
+    sa.Column(
+        "chunk_id",
+        BigId,
+        sa.ForeignKey("metric_chunks.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 # Kept current on ingest so that lists, sorts and compare never read points.
 # A NULL `last` with count > 0 is a NaN: SQLite stores NaN as NULL.
 metric_summaries = sa.Table(
