@@ -83,13 +83,16 @@ def read_chart(
         tiles: list[_tiles.Tiles] = []
         most = sum(r.count for r in chunks)  # points and tiles, counted before the window cuts
         if most > max_points and sum(-(-r.count // _tiles.TILE) for r in chunks) >= buckets:
-            parts = [
-                _tiles.decode(r.data) if r.tiled else _chunk_tiles(r.count, r.data, start, end)
-                for r in chunks
-            ]
-            tiles = [p for p in parts if p is not None and len(p)]
+            blobs = []  # in chunk order; a chunk without usable tiles gets them made here
+            for r in chunks:
+                if r.tiled:
+                    blobs.append(r.data)
+                elif (made := _chunk_tiles(r.count, r.data, start, end)) is not None:
+                    blobs.append(_tiles.encode(made))
+            if blobs:
+                tiles = [_tiles.decode_many(blobs)]
         if sum(map(len, tiles)) >= buckets and sum(int(p.count.sum()) for p in tiles) > max_points:
-            out[key] = _tiles.downsample(_tiles.Tiles.concat(tiles), max_points)
+            out[key] = _tiles.downsample(tiles[0], max_points)
             continue
         # Few points in the range, or fewer tiles than buckets (a deep zoom): from the points.
         s = read_points(run_id, [key], start, end).get(key)
