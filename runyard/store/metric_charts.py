@@ -1,9 +1,11 @@
 """Downsampled reads of metric series from their tiles: cost by pixels, not by history.
 
-A chart of a 1M-point series reads about 4,000 tiles (stored with the chunks at ingest, see
-_tiles.py) instead of decoding a million points; only chunks cut by the window's edges, and
-chunks stored before tiles existed, are decoded. A range with few tiles for the buckets asked
-(a deep zoom) is downsampled from its points, under the same guarantee.
+Two levels are kept with every chunk at ingest (see _tiles.py): its tiles of 256 points, and
+the chunk as one tile. A chart of a range that spans many chunks (at least two per bucket: a
+10M-point run in 2,000 chunks) reads one small tile per chunk; one that spans fewer reads the
+256-point tiles (a 1M-point series: about 4,000 tiles), never the points. Only chunks cut by
+the window's edges, and chunks stored before tiles existed, are decoded. A range with fewer
+tiles than buckets (a deep zoom) is downsampled from its points, under the same guarantee.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ ReadPoints = Callable[[str, Sequence[str], int | None, int | None], dict[str, An
 
 
 def _chunk_tiles(
-    count: int, data: bytes, start: int | None, end: int | None
+    count: int, data: bytes, start: int | None, end: int | None, whole: bool
 ) -> _tiles.Tiles | None:
     """Tiles of the points of one stored chunk inside the window (None: none inside)."""
     import numpy as np
@@ -31,7 +33,43 @@ def _chunk_tiles(
     hi = len(steps) if end is None else int(np.searchsorted(steps, end, "right"))
     if hi <= lo:
         return None
-    return _tiles.of_points(steps[lo:hi], values[lo:hi], ts[lo:hi])
+    size = hi - lo if whole else _tiles.TILE
+    return _tiles.of_points(steps[lo:hi], values[lo:hi], ts[lo:hi], size)
+
+
+def _window(stmt: Any, start: int | None, end: int | None) -> Any:
+    c = metric_chunks.c
+    if start is not None:
+        stmt = stmt.where(c.step_max >= start)
+    if end is not None:
+        stmt = stmt.where(c.step_min <= end)
+    return stmt
+
+
+def _tiles_of_key(
+    conn: sa.Connection, run_id: str, key: str, start: int | None, end: int | None, whole: bool
+) -> _tiles.Tiles | None:
+    """The tiles of ``key`` in the window, chunk by chunk in read order, at one level."""
+    c, t = metric_chunks.c, metric_tiles.c
+    inside = sa.and_(
+        sa.true() if start is None else c.step_min >= start,
+        sa.true() if end is None else c.step_max <= end,
+    )
+    has_tiles = sa.and_(t.data.is_not(None), inside)
+    # The points of a chunk are read only where its tiles cannot serve (SQLite skips the blob).
+    level = t.whole if whole else t.data
+    stmt = (
+        sa.select(c["count"], has_tiles, sa.case((has_tiles, level), else_=c.data))
+        .select_from(metric_chunks.outerjoin(metric_tiles, t.chunk_id == c.id))
+        .where(c.run_id == run_id, c.key == key)
+    )
+    blobs = []
+    for count, tiled, data in conn.execute(_window(stmt, start, end).order_by(c.step_min, c.id)):
+        if tiled:
+            blobs.append(data)
+        elif (made := _chunk_tiles(count, data, start, end, whole)) is not None:
+            blobs.append(_tiles.encode(made))
+    return _tiles.decode_many(blobs) if blobs else None
 
 
 def read_chart(
@@ -45,62 +83,38 @@ def read_chart(
 ) -> dict[str, tuple[Any, Any, Any]]:
     """(steps, values, timestamps) per key: all points of the range when it holds at most
     ``max_points``, else the MinMax answer of ``_tiles.downsample`` (every bucket's extremes,
-    the first and the last point)."""
-    c, t = metric_chunks.c, metric_tiles.c
-    inside = sa.and_(
-        sa.true() if start is None else c.step_min >= start,
-        sa.true() if end is None else c.step_max <= end,
-    )
-    has_tiles = sa.and_(t.data.is_not(None), inside)
-    # One statement, one snapshot: a merge of chunks in between cannot hide points. The
-    # points of a chunk are read only where its tiles cannot serve (SQLite skips the blob).
-    stmt = (
-        sa.select(
-            c.key,
-            c["count"],
-            has_tiles.label("tiled"),
-            sa.case((has_tiles, t.data), else_=c.data).label("data"),
-        )
-        .select_from(metric_chunks.outerjoin(metric_tiles, t.chunk_id == c.id))
-        .where(c.run_id == run_id)
-    )
+    the first and the last point) over the tiles of one level."""
+    c = metric_chunks.c
+    buckets = max(1, (max_points - 2) // 2)
+    sizes = sa.select(
+        c.key,
+        sa.func.count(),
+        sa.func.sum(c["count"]),
+        sa.func.sum((c["count"] + (_tiles.TILE - 1)) / _tiles.TILE),
+    ).where(c.run_id == run_id)
     if keys is not None:
-        stmt = stmt.where(c.key.in_(list(keys)))
-    if start is not None:
-        stmt = stmt.where(c.step_max >= start)
-    if end is not None:
-        stmt = stmt.where(c.step_min <= end)
+        sizes = sizes.where(c.key.in_(list(keys)))
+    out: dict[str, tuple[Any, Any, Any]] = {}
     with engine.connect() as conn:
         if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
             raise NotFound(f"no run {run_id!r}")
-        rows = conn.execute(stmt.order_by(c.key, c.step_min, c.id)).all()
-    by_key: dict[str, list[Any]] = {}
-    for row in rows:
-        by_key.setdefault(row.key, []).append(row)
-    buckets = max(1, (max_points - 2) // 2)
-    out: dict[str, tuple[Any, Any, Any]] = {}
-    for key, chunks in by_key.items():
-        tiles: list[_tiles.Tiles] = []
-        most = sum(r.count for r in chunks)  # points and tiles, counted before the window cuts
-        if most > max_points and sum(-(-r.count // _tiles.TILE) for r in chunks) >= buckets:
-            blobs = []  # in chunk order; a chunk without usable tiles gets them made here
-            for r in chunks:
-                if r.tiled:
-                    blobs.append(r.data)
-                elif (made := _chunk_tiles(r.count, r.data, start, end)) is not None:
-                    blobs.append(_tiles.encode(made))
-            if blobs:
-                tiles = [_tiles.decode_many(blobs)]
-        if sum(map(len, tiles)) >= buckets and sum(int(p.count.sum()) for p in tiles) > max_points:
-            out[key] = _tiles.downsample(tiles[0], max_points)
-            continue
-        # Few points in the range, or fewer tiles than buckets (a deep zoom): from the points.
-        s = read_points(run_id, [key], start, end).get(key)
-        if s is None:
-            continue
-        if len(s.steps) <= max_points:
-            out[key] = (s.steps, s.values, s.timestamps)
-        else:
-            each = _tiles.each_point(s.steps, s.values, s.timestamps)
-            out[key] = _tiles.downsample(each, max_points)
+        # Chunks, points and tiles before the window cuts: they choose the level.
+        counted = conn.execute(_window(sizes, start, end).group_by(c.key).order_by(c.key)).all()
+        for key, chunks, points, tiles in counted:
+            found = None
+            if int(points) > max_points and int(tiles) >= buckets:
+                whole = chunks >= 2 * buckets
+                found = _tiles_of_key(conn, run_id, key, start, end, whole)
+            if found is not None and len(found) >= buckets and int(found.count.sum()) > max_points:
+                out[key] = _tiles.downsample(found, max_points)
+                continue
+            # Few points in the range, or fewer tiles than buckets (a deep zoom): the points.
+            s = read_points(run_id, [key], start, end).get(key)
+            if s is None:
+                continue
+            if len(s.steps) <= max_points:
+                out[key] = (s.steps, s.values, s.timestamps)
+            else:
+                each = _tiles.each_point(s.steps, s.values, s.timestamps)
+                out[key] = _tiles.downsample(each, max_points)
     return out

@@ -119,13 +119,19 @@ def _insert_chunks(
                 "data": _codec.encode(steps, values, ts),
             }
         )
-        tiles.append(_tiles.encode(_tiles.of_points(*_tiles.sorted_points(steps, values, ts))))
+        points = _tiles.sorted_points(steps, values, ts)
+        tiles.append(
+            {
+                "data": _tiles.encode(_tiles.of_points(*points)),
+                "whole": _tiles.encode(_tiles.of_points(*points, size=len(steps))),
+            }
+        )
     ids = conn.execute(
         metric_chunks.insert().returning(metric_chunks.c.id, sort_by_parameter_order=True), rows
     ).scalars()
     conn.execute(
         metric_tiles.insert(),
-        [{"chunk_id": i, "data": t} for i, t in zip(ids, tiles, strict=True)],
+        [{"chunk_id": i, **t} for i, t in zip(ids, tiles, strict=True)],
     )
 
 

@@ -153,9 +153,9 @@ metric_chunks = sa.Table(
     sa.Index("ix_metric_chunks_run_key_step", "run_id", "key", "step_min"),
 )
 
-# The extremes of each run of 256 points of a chunk (store/_tiles.py), written with the chunk:
-# a chart of a long series reads these, not the points. Kept apart so that SQLite reads them
-# without walking the chunk's blob.
+# The extremes of each run of 256 points of a chunk, and of the whole chunk (store/_tiles.py),
+# written with the chunk: a chart of a long series reads these, not the points. Kept apart so
+# that SQLite reads them without walking the chunk's blob.
 metric_tiles = sa.Table(
     "metric_tiles",
     metadata,
@@ -167,6 +167,7 @@ metric_tiles = sa.Table(
         autoincrement=False,
     ),
     sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("whole", sa.LargeBinary, nullable=False),  # the chunk as one tile
 )
 
 # Kept current on ingest so that lists, sorts and compare never read points.

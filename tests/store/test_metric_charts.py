@@ -61,9 +61,13 @@ def _reference(
     if len(every) <= max_points:
         return [_p(s, v) for s, v in every], [], _p(*every[0]), _p(*every[-1])
     tiles = []
-    for steps, values, _ in chunks:
-        pts = [(s, v) for s, v in zip(steps, values, strict=True) if inside(s)]
-        tiles += [pts[i : i + _tiles.TILE] for i in range(0, len(pts), _tiles.TILE)]
+    most = sum(len(c[0]) for c in chunks)  # before the window cuts: they choose the level
+    if most > max_points and sum(-(-len(c[0]) // _tiles.TILE) for c in chunks) >= nb:
+        whole = len(chunks) >= 2 * nb  # many chunks: each chunk one tile
+        for steps, values, _ in chunks:
+            pts = [(s, v) for s, v in zip(steps, values, strict=True) if inside(s)]
+            size = max(1, len(pts)) if whole else _tiles.TILE
+            tiles += [pts[i : i + size] for i in range(0, len(pts), size)]
     if len(tiles) < nb:  # a deep zoom: each point is its own tile
         tiles = [[p] for p in every]
     lo, hi = min(t[0][0] for t in tiles), max(t[-1][0] for t in tiles)
@@ -173,19 +177,21 @@ def test_chart_holds_every_bucket_extreme_and_the_last_point(
     _check(store, run.id, None, None, max_points)
 
 
-def _tiles_of_each_chunk(store: Store, run_id: str) -> list[tuple[bytes, bytes]]:
-    """(stored tiles, tiles made afresh from the chunk's points) of every chunk of the run."""
+def _tiles_of_each_chunk(store: Store, run_id: str) -> list[tuple[Any, Any]]:
+    """(stored tiles, tiles made afresh from the chunk's points) of every chunk of the run,
+    both levels."""
     c, t = metric_chunks.c, metric_tiles.c
     with store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(c["count"], c.data, t.data)
+            sa.select(c["count"], c.data, t.data, t.whole)
             .select_from(metric_chunks.outerjoin(metric_tiles, t.chunk_id == c.id))
             .where(c.run_id == run_id)
         ).all()
     out = []
-    for count, data, tiles in rows:
-        fresh = _tiles.of_points(*_tiles.sorted_points(*_codec.decode(data, count)))
-        out.append((tiles, _tiles.encode(fresh)))
+    for count, data, tiles, whole in rows:
+        points = _tiles.sorted_points(*_codec.decode(data, count))
+        fresh = (_tiles.of_points(*points), _tiles.of_points(*points, size=count))
+        out.append(((tiles, whole), tuple(_tiles.encode(f) for f in fresh)))
     return out
 
 
@@ -239,6 +245,20 @@ def test_each_chunk_gets_the_tiles_of_its_points(store: Store) -> None:
     store.metrics.ingest(run.id, [Series("k", steps, values, 1.7e9 + steps / 3)])
     [(stored, fresh)] = _tiles_of_each_chunk(store, run.id)
     assert stored == fresh
-    t = _tiles.decode(stored)
+    t = _tiles.decode(stored[0])
     assert (t.first_step[0], t.last_step[0], t.count[0]) == (0, 900, 7)
     assert (t.min_step[0], t.min_v[0], t.max_step[0], t.max_v[0]) == (3, -2.0, 2, math.inf)
+
+
+def test_a_run_of_many_chunks_is_charted_from_one_tile_per_chunk(store: Store) -> None:
+    run = store.runs.create(experiment="e")
+    steps = np.arange(30_000, dtype=np.int64)
+    values = np.sin(steps / 700.0)
+    values[[123, 29_999 - 5]] = [42.0, -42.0]
+    for i in range(0, 30_000, 100):  # 300 chunks: at least two per bucket at 40 points
+        sl = slice(i, i + 100)
+        store.metrics.ingest(run.id, [Series("k", steps[sl], values[sl], steps[sl] * 0.1)])
+    got = store.metrics.chart(run.id, ["k"], None, None, 40)["k"]
+    assert {42.0, -42.0} <= set(got.values.tolist()) and got.steps[-1] == 29_999
+    _check(store, run.id, None, None, 40)
+    _check(store, run.id, 1_234, 25_678, 40)

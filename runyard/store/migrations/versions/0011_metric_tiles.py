@@ -1,4 +1,4 @@
-"""metric_tiles: the extremes of each run of 256 points of a chunk, for charts
+"""metric_tiles: the extremes of each run of 256 points of a chunk and of the chunk, for charts
 
 Revision ID: 0011
 Revises: 0008
@@ -29,6 +29,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("whole", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["chunk_id"],
             ["metric_chunks.id"],
