@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,8 +286,9 @@ def http_floor(http: httpx.Client, path: str, requests: int = FLOOR_REQUESTS) ->
 
 
 def fresh_client(url: str) -> httpx.Client:
-    """A client that opens a new connection for each request (the server closes it after)."""
-    return httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S, headers={"connection": "close"})
+    """A client that opens a new connection for each request and closes it after."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    return httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S, limits=limits)
 
 
 def faster_mode(
@@ -1140,8 +1142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 ml = bench_mlflow(python, ml_series, args.mlflow_calls, args.mlflow_reads, tmp)
             except Exception as exc:  # keep runyard's figures when the peer breaks
-                reason = f"MLflow failed: {exc}"
+                reason = f"MLflow failed: {exc!r}"
                 log(reason)
+                traceback.print_exc()
     report(ry, ml, reason, (load_start, os.getloadavg()[0]), args)
     return 0
 
