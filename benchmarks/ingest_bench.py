@@ -1095,7 +1095,8 @@ def report(
         f"{REST_BATCH:,} points, not small)."
     )
     print(
-        "read times: request sent until the whole body is in (httpx, keep-alive); "
+        "read times: request sent until the whole body is in (httpx, each server in its "
+        "faster connection mode, see the notes); "
         "parse: orjson.loads of that body in the client."
     )
     for note in ry.notes + m.notes:
