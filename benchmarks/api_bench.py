@@ -8,9 +8,10 @@ to 127.0.0.1. Measured, each as a latency distribution (p50, p99, max):
 - list: GET /api/runs?limit=100 (the dashboard's first page), and the same ordered by a final
   metric with a filter on it;
 - chart: GET /api/runs/{id}/metrics?keys=K&max_points=1000 on the 1M-point run (200,000 points
-  per key, downsampled with MinMaxLTTB): a dashboard's repeated read, served from the chart
-  cache once computed; and a zoom, a window never asked for before (50,000 to 100,000 points
-  read and downsampled on every request: the cache never helps);
+  per key, each bucket's extremes from the tiles kept at ingest): a dashboard's repeated read
+  (warm: served from the chart cache after the first); and a zoom, a window never asked for
+  before (cold on every request: read from the tiles, the window's edge chunks decoded; the
+  cache never helps);
 at 1 client and at 16 clients, each client a process of its own sending requests in sequence
 on one keep-alive connection (so that the clients' GIL is not what is measured), against
 `runyard server --workers W` for each W of `--workers` (default 1, 2 and 4). Client and server
@@ -268,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "/api/runs?limit=100&filter=metrics.m0%20%3C%200.5&order_by=metrics.m0",
                 None,
             ),
-            "chart read (200k → 1k)": lambda: (
+            "chart read, repeated (warm: chart cache)": lambda: (
                 "GET",
                 f"/api/runs/{big}/metrics?keys={rng.choice(KEYS)}&max_points={MAX_POINTS}",
                 None,

@@ -1,5 +1,8 @@
 #!/usr/bin/env python
-"""The SDK's hot path and its end-to-end throughput, measured.
+"""The SDK's hot path and its end-to-end throughput, measured: runyard alone, no peer here.
+
+MLflow's logging calls (synchronous and asynchronous) are measured beside runyard's in
+ingest_bench.py, against a live server each.
 
 1. `run.log` with 10 keys in a tight loop (default 1,000,000 calls), each call timed with
    perf_counter_ns: median, p99, p99.9 and max. The run records offline (RUNYARD_URL points

@@ -1,11 +1,12 @@
 """Downsampled metric reads, kept while the data under them is unchanged.
 
 A dashboard asks for the same charts again and again (every viewer, every refresh, every live
-tick of a run that is not logging): decoding 200,000 points and downsampling them costs tens of
-milliseconds, looking up the key's version one indexed query. Entries are keyed by the request
-and checked against the store's version of the keys (count, last step, last timestamp), which
-every ingest changes in the same transaction, so a hit is never stale, whichever process wrote.
-Bounded by bytes; least recently used out first.
+tick of a run that is not logging): even from the tiles kept at ingest a chart costs a few
+milliseconds to tens of them, looking up the key's version one indexed query. Entries are keyed
+by the request and checked against the store's version of the keys (count, last step, last
+timestamp, on the summary row), which every ingest changes in the same transaction and a merge
+of chunks leaves alone (same points), so a hit is never stale, whichever process wrote: each
+worker process may keep its own cache. Bounded by bytes; least recently used out first.
 """
 
 from __future__ import annotations

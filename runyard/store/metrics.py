@@ -15,9 +15,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.entities import Goal, MetricSummary, RunStatus
 from runyard.errors import NotFound
-from runyard.store import _codec
+from runyard.store import _codec, _tiles
 from runyard.store.events import Events
-from runyard.store.tables import metric_batches, metric_chunks, metric_summaries, runs
+from runyard.store.tables import (
+    metric_batches,
+    metric_chunks,
+    metric_summaries,
+    metric_tiles,
+    runs,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,6 +103,38 @@ def _goals_and_status(conn: sa.Connection, run_id: str) -> Any:
     return run
 
 
+def _insert_chunks(
+    conn: sa.Connection, run_id: str, parts: Sequence[tuple[str, Any, Any, Any]]
+) -> None:
+    """Chunks of (key, steps, values, timestamps), each with its tiles, in this transaction."""
+    rows, tiles = [], []
+    for key, steps, values, ts in parts:
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": key,
+                "count": len(steps),
+                "step_min": int(steps.min()),
+                "step_max": int(steps.max()),
+                "data": _codec.encode(steps, values, ts),
+            }
+        )
+        points = _tiles.sorted_points(steps, values, ts)
+        tiles.append(
+            {
+                "data": _tiles.encode(_tiles.of_points(*points)),
+                "whole": _tiles.encode(_tiles.of_points(*points, size=len(steps))),
+            }
+        )
+    ids = conn.execute(
+        metric_chunks.insert().returning(metric_chunks.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    conn.execute(
+        metric_tiles.insert(),
+        [{"chunk_id": i, **t} for i, t in zip(ids, tiles, strict=True)],
+    )
+
+
 def _refresh_summary(conn: sa.Connection, run_id: str) -> None:
     from runyard.store.run_state import compute_summary
 
@@ -170,19 +208,8 @@ class Metrics:
             nonempty = [s for s in series if len(s.steps)]
             if not nonempty:
                 return IngestResult(accepted=0, duplicate=False)
-            conn.execute(
-                metric_chunks.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "key": s.key,
-                        "count": len(s.steps),
-                        "step_min": int(s.steps.min()),
-                        "step_max": int(s.steps.max()),
-                        "data": _codec.encode(s.steps, s.values, s.timestamps),
-                    }
-                    for s in nonempty
-                ],
+            _insert_chunks(
+                conn, run_id, [(s.key, s.steps, s.values, s.timestamps) for s in nonempty]
             )
             metric_goals = run.metric_goals
             rows = []
@@ -295,24 +322,17 @@ class Metrics:
                 order = np.argsort(steps, kind="stable")
                 steps, values, ts = steps[order], values[order], ts[order]
                 conn.execute(metric_chunks.delete().where(c.id.in_([r[0] for r in rows])))
-                conn.execute(
-                    metric_chunks.insert(),
+                cut = range(0, len(steps), MERGED_CHUNK)
+                # The old chunks' tiles went with them (ON DELETE CASCADE); the new get theirs.
+                _insert_chunks(
+                    conn,
+                    run_id,
                     [
-                        {
-                            "run_id": run_id,
-                            "key": key,
-                            "count": len(steps[i : i + MERGED_CHUNK]),
-                            "step_min": int(steps[i]),
-                            "step_max": int(steps[i : i + MERGED_CHUNK].max()),
-                            "data": _codec.encode(
-                                steps[i : i + MERGED_CHUNK],
-                                values[i : i + MERGED_CHUNK],
-                                ts[i : i + MERGED_CHUNK],
-                            ),
-                        }
-                        for i in range(0, len(steps), MERGED_CHUNK)
+                        (key, steps[i : i + MERGED_CHUNK], values[i : i + MERGED_CHUNK],
+                         ts[i : i + MERGED_CHUNK])
+                        for i in cut
                     ],
-                )
+                )  # fmt: skip
         return len(groups)
 
     def version(self, run_id: str, keys: Sequence[str] | None = None) -> tuple[Any, ...] | None:
@@ -352,6 +372,22 @@ class Metrics:
             )
             for r in rows
         ]
+
+    def chart(
+        self,
+        run_id: str,
+        keys: Sequence[str] | None,
+        start: int | None,
+        end: int | None,
+        max_points: int,
+    ) -> dict[str, Series]:
+        """What a chart of ``max_points`` shows of each key between start and end: every point
+        when there are no more, else each bucket's extremes with the first and last point
+        (see _tiles.downsample), read from the tiles kept at ingest rather than the points."""
+        from runyard.store.metric_charts import read_chart
+
+        got = read_chart(self._engine, self.read, run_id, keys, start, end, max_points)
+        return {key: Series(key, *arrays) for key, arrays in got.items()}
 
     def read(
         self,

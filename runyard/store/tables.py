@@ -83,7 +83,7 @@ runs = sa.Table(
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
     sa.Index("ix_runs_status_priority", "status", "priority", "created_at"),
     sa.Index("ix_runs_created", "created_at"),
-    # A sweep trial (migration 0011): one run per (sweep, trial number), ever.
+    # A sweep trial (migration 0006): one run per (sweep, trial number), ever.
     sa.Column("sweep_id", sa.String(RUN_ID_LEN), nullable=True),
     sa.Column("trial", sa.Integer, nullable=True),
     sa.Column("stop_as", sa.String(16), nullable=True),  # the status a requested stop ends in
@@ -151,6 +151,23 @@ metric_chunks = sa.Table(
     sa.Column("step_max", sa.BigInteger, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Index("ix_metric_chunks_run_key_step", "run_id", "key", "step_min"),
+)
+
+# The extremes of each run of 256 points of a chunk, and of the whole chunk (store/_tiles.py),
+# written with the chunk: a chart of a long series reads these, not the points. Kept apart so
+# that SQLite reads them without walking the chunk's blob.
+metric_tiles = sa.Table(
+    "metric_tiles",
+    metadata,
+    sa.Column(
+        "chunk_id",
+        BigId,
+        sa.ForeignKey("metric_chunks.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("whole", sa.LargeBinary, nullable=False),  # the chunk as one tile
 )
 
 # Kept current on ingest so that lists, sorts and compare never read points.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from runyard.config import Settings
+from runyard.server.app import create_app
+from runyard.store import Store
+
 
 def _ingest(client: TestClient, run_id: str, steps: list[int], values: list[float]) -> None:
     body = {"metrics": {"loss": {"steps": steps, "values": values}}}
@@ -39,3 +43,25 @@ def test_a_chart_read_sees_every_ingest_and_hits_only_when_nothing_changed(
 def test_unknown_run_is_404_on_the_cached_path(client: TestClient) -> None:
     r = client.get("/api/runs/nope/metrics?max_points=10")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_a_cache_never_serves_what_another_process_changed(
+    client: TestClient, settings: Settings
+) -> None:
+    """Each worker process keeps its own cache; the version it checks lives in the database,
+    so a write through another process (here: another app with its own store and cache on the
+    same database) is seen at once, and a merge of chunks (same points) changes nothing."""
+    other_store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+    try:
+        other = TestClient(create_app(settings, other_store))  # no lifespan: no second leader
+        run_id = client.post("/api/runs", json={}).json()["id"]
+        _ingest(other, run_id, list(range(3000)), [float(i % 7) for i in range(3000)])
+        url = f"/api/runs/{run_id}/metrics?keys=loss&max_points=20"
+        first = client.get(url).json()["metrics"]["loss"]
+        assert client.get(url).json()["metrics"]["loss"] == first  # a hit, in this process
+        _ingest(other, run_id, [3000], [-1.0])  # a new minimum and a new last point elsewhere
+        after = client.get(url).json()["metrics"]["loss"]
+        assert after["steps"][-1] == 3000 and -1.0 in after["values"]
+        assert other.get(url).json()["metrics"]["loss"] == after
+    finally:
+        other_store.close()

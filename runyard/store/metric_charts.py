@@ -1,0 +1,120 @@
+"""Downsampled reads of metric series from their tiles: cost by pixels, not by history.
+
+Two levels are kept with every chunk at ingest (see _tiles.py): its tiles of 256 points, and
+the chunk as one tile. A chart of a range that spans many chunks (at least two per bucket: a
+10M-point run in 2,000 chunks) reads one small tile per chunk; one that spans fewer reads the
+256-point tiles (a 1M-point series: about 4,000 tiles), never the points. Only chunks cut by
+the window's edges, and chunks stored before tiles existed, are decoded. A range with fewer
+tiles than buckets (a deep zoom) is downsampled from its points, under the same guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from runyard.errors import NotFound
+from runyard.store import _codec, _tiles
+from runyard.store.tables import metric_chunks, metric_tiles, runs
+
+ReadPoints = Callable[[str, Sequence[str], int | None, int | None], dict[str, Any]]
+
+
+def _chunk_tiles(
+    count: int, data: bytes, start: int | None, end: int | None, whole: bool
+) -> _tiles.Tiles | None:
+    """Tiles of the points of one stored chunk inside the window (None: none inside)."""
+    import numpy as np
+
+    steps, values, ts = _tiles.sorted_points(*_codec.decode(data, count))
+    lo = 0 if start is None else int(np.searchsorted(steps, start, "left"))
+    hi = len(steps) if end is None else int(np.searchsorted(steps, end, "right"))
+    if hi <= lo:
+        return None
+    size = hi - lo if whole else _tiles.TILE
+    return _tiles.of_points(steps[lo:hi], values[lo:hi], ts[lo:hi], size)
+
+
+def _window(stmt: Any, start: int | None, end: int | None) -> Any:
+    c = metric_chunks.c
+    if start is not None:
+        stmt = stmt.where(c.step_max >= start)
+    if end is not None:
+        stmt = stmt.where(c.step_min <= end)
+    return stmt
+
+
+def _tiles_of_key(
+    conn: sa.Connection, run_id: str, key: str, start: int | None, end: int | None, whole: bool
+) -> _tiles.Tiles | None:
+    """The tiles of ``key`` in the window, chunk by chunk in read order, at one level."""
+    c, t = metric_chunks.c, metric_tiles.c
+    inside = sa.and_(
+        sa.true() if start is None else c.step_min >= start,
+        sa.true() if end is None else c.step_max <= end,
+    )
+    has_tiles = sa.and_(t.data.is_not(None), inside)
+    # The points of a chunk are read only where its tiles cannot serve (SQLite skips the blob).
+    level = t.whole if whole else t.data
+    stmt = (
+        sa.select(c["count"], has_tiles, sa.case((has_tiles, level), else_=c.data))
+        .select_from(metric_chunks.outerjoin(metric_tiles, t.chunk_id == c.id))
+        .where(c.run_id == run_id, c.key == key)
+    )
+    blobs = []
+    for count, tiled, data in conn.execute(_window(stmt, start, end).order_by(c.step_min, c.id)):
+        if tiled:
+            blobs.append(data)
+        elif (made := _chunk_tiles(count, data, start, end, whole)) is not None:
+            blobs.append(_tiles.encode(made))
+    return _tiles.decode_many(blobs) if blobs else None
+
+
+def read_chart(
+    engine: sa.Engine,
+    read_points: ReadPoints,
+    run_id: str,
+    keys: Sequence[str] | None,
+    start: int | None,
+    end: int | None,
+    max_points: int,
+) -> dict[str, tuple[Any, Any, Any]]:
+    """(steps, values, timestamps) per key: all points of the range when it holds at most
+    ``max_points``, else the MinMax answer of ``_tiles.downsample`` (every bucket's extremes,
+    the first and the last point) over the tiles of one level."""
+    c = metric_chunks.c
+    buckets = max(1, (max_points - 2) // 2)
+    sizes = sa.select(
+        c.key,
+        sa.func.count(),
+        sa.func.sum(c["count"]),
+        sa.func.sum((c["count"] + (_tiles.TILE - 1)) / _tiles.TILE),
+    ).where(c.run_id == run_id)
+    if keys is not None:
+        sizes = sizes.where(c.key.in_(list(keys)))
+    out: dict[str, tuple[Any, Any, Any]] = {}
+    with engine.connect() as conn:
+        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+            raise NotFound(f"no run {run_id!r}")
+        # Chunks, points and tiles before the window cuts: they choose the level.
+        counted = conn.execute(_window(sizes, start, end).group_by(c.key).order_by(c.key)).all()
+        for key, chunks, points, tiles in counted:
+            found = None
+            if int(points) > max_points and int(tiles) >= buckets:
+                whole = chunks >= 2 * buckets
+                found = _tiles_of_key(conn, run_id, key, start, end, whole)
+            if found is not None and len(found) >= buckets and int(found.count.sum()) > max_points:
+                out[key] = _tiles.downsample(found, max_points)
+                continue
+            # Few points in the range, or fewer tiles than buckets (a deep zoom): the points.
+            s = read_points(run_id, [key], start, end).get(key)
+            if s is None:
+                continue
+            if len(s.steps) <= max_points:
+                out[key] = (s.steps, s.values, s.timestamps)
+            else:
+                each = _tiles.each_point(s.steps, s.values, s.timestamps)
+                out[key] = _tiles.downsample(each, max_points)
+    return out
