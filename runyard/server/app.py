@@ -39,6 +39,7 @@ from runyard.server.ingest_meter import IngestMeter
 from runyard.server.maintenance import Maintenance
 from runyard.server.routes import (
     artifacts,
+    bulk,
     checkpoints,
     compare,
     csv_export,
@@ -241,6 +242,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
+    app.include_router(bulk.router)  # POST /api/runs/bulk: delete or tag many runs
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
