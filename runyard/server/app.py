@@ -43,6 +43,7 @@ from runyard.server.routes import (
     checkpoints,
     compare,
     csv_export,
+    gc,
     datasets,
     evaluation,
     events,
@@ -243,6 +244,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
     app.include_router(bulk.router)  # POST /api/runs/bulk: delete or tag many runs
+    app.include_router(gc.router)  # /api/gc: what `runyard gc` lists and removes
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths
