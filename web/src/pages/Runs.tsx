@@ -217,7 +217,7 @@ export function RunsPage() {
             )}
           </p>
         </div>
-        <div className="row gap">
+        <div className="row gap wrap">
           <span className="muted small" aria-live="polite">
             {selected.length
               ? `${selected.length.toLocaleString()} selected`
