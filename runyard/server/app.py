@@ -43,12 +43,12 @@ from runyard.server.routes import (
     checkpoints,
     compare,
     csv_export,
-    gc,
     datasets,
     evaluation,
     events,
     experiments,
     export,
+    gc,
     health,
     heartbeat,
     jobs,
@@ -243,7 +243,7 @@ def create_app(settings: Settings, store: Store, backend: Backend | None = None)
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
-    app.include_router(bulk.router)  # POST /api/runs/bulk: delete or tag many runs
+    app.include_router(bulk.router)  # POST /api/bulk/runs: delete or tag many runs
     app.include_router(gc.router)  # /api/gc: what `runyard gc` lists and removes
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape

@@ -66,6 +66,7 @@ def test_the_gc_routes_list_then_remove(client: TestClient) -> None:
     assert client.get("/api/gc").json()["items"] == []
     for bad in (
         client.get("/api/gc", params={"keep_last": -1}),
+        client.get("/api/gc", params={"keep_last": "0.0"}),
         client.post("/api/gc", json={"keep_last": "many"}),
     ):
         assert 400 <= bad.status_code < 500 and bad.json()["error"]["message"], bad.text

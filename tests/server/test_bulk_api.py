@@ -1,4 +1,4 @@
-"""`POST /api/runs/bulk`: delete or tag many runs in one request, each run answered for."""
+"""`POST /api/bulk/runs`: delete or tag many runs in one request, each run answered for."""
 
 from __future__ import annotations
 
@@ -25,15 +25,15 @@ def _finish(client: TestClient, run_id: str) -> None:
 def test_tag_and_untag_many_runs(client: TestClient) -> None:
     runs = _runs(client, 25)
     ids = [r["id"] for r in runs]
-    r = client.post("/api/runs/bulk", json={"ids": ids, "action": "tag", "tag": "paper"})
+    r = client.post("/api/bulk/runs", json={"ids": ids, "action": "tag", "tag": "paper"})
     assert r.status_code == 200, r.text
     assert r.json() == {"done": ids, "refused": []}
     tagged = client.get("/api/runs", params={"tag": "paper", "limit": 100}).json()["runs"]
     assert sorted(t["id"] for t in tagged) == sorted(ids)
-    again = client.post("/api/runs/bulk", json={"ids": ids[:3], "action": "tag", "tag": "paper"})
+    again = client.post("/api/bulk/runs", json={"ids": ids[:3], "action": "tag", "tag": "paper"})
     assert again.json()["done"] == ids[:3]  # idempotent: still one "paper"
     assert client.get(f"/api/runs/{ids[0]}").json()["tags"] == ["paper"]
-    r = client.post("/api/runs/bulk", json={"ids": ids[:5], "action": "untag", "tag": "paper"})
+    r = client.post("/api/bulk/runs", json={"ids": ids[:5], "action": "untag", "tag": "paper"})
     assert r.json()["done"] == ids[:5]
     assert client.get(f"/api/runs/{ids[0]}").json()["tags"] == []
     assert client.get(f"/api/runs/{ids[5]}").json()["tags"] == ["paper"]
@@ -47,7 +47,7 @@ def test_delete_many_refuses_active_and_unknown_runs_with_the_reason(
     for run_id in ids[:12]:
         _finish(client, run_id)
     body = {"ids": [*ids, "no-such-run", ids[0]], "action": "delete"}
-    r = client.post("/api/runs/bulk", json=body)
+    r = client.post("/api/bulk/runs", json=body)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["done"] == ids[:12]
@@ -69,7 +69,7 @@ def test_bad_bulk_requests_are_400s(client: TestClient) -> None:
         {"ids": [run["id"]], "action": "tag", "tag": ""},
         {"ids": ["x"] * 10_001, "action": "delete"},
     ):
-        r = client.post("/api/runs/bulk", json=body)
+        r = client.post("/api/bulk/runs", json=body)
         assert 400 <= r.status_code < 500, (body, r.text)
         assert r.json()["error"]["message"]
     assert client.get(f"/api/runs/{run['id']}").json()["tags"] == []

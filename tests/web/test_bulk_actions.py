@@ -50,6 +50,6 @@ def test_tag_and_delete_more_than_ten_runs(
     trash = {r["id"] for r in live.get("/api/trash").json()["runs"]}
     assert set(ids[:N]) <= trash and ids[-1] not in trash
 
-    bulk = [r for r in writes if r.url.endswith("/api/runs/bulk")]
+    bulk = [r for r in writes if r.url.endswith("/api/bulk/runs")]
     assert len(bulk) == 2 and len(writes) == 2, [(r.method, r.url) for r in writes]
     context.close()

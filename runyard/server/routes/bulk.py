@@ -1,4 +1,4 @@
-"""`POST /api/runs/bulk`: delete or tag many selected runs in one request.
+"""`POST /api/bulk/runs`: delete or tag many selected runs in one request.
 
 Each run is handled on its own, as its single-run route would: a run that is refused (still
 active, gone, already in the trash) is listed with the reason and does not stop the others.
@@ -49,7 +49,7 @@ def _tagged(store: Store, run_id: str, tag: str, add: bool) -> None:
     store.runs.update(run_id, tags=new)
 
 
-@router.post("/api/runs/bulk")
+@router.post("/api/bulk/runs")
 def bulk(body: BulkIn, store: StoreDep) -> BulkOut:
     """Delete (to the trash) or tag the given runs; every run is answered for."""
     tag = body.tag or ""

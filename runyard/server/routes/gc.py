@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from runyard.runner import gc as cleaner
 from runyard.server._deps import SettingsDep, StoreDep
-from runyard.server.routes import ERRORS
+from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import _In
 from runyard.store import Store
 
@@ -56,7 +56,7 @@ def _out(found: list[cleaner.Removal], removed: bool) -> GcOut:
 def list_garbage(
     store: StoreDep,
     settings: SettingsDep,
-    keep_last: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    keep_last: Annotated[int | None, Query(ge=0, le=1_000_000), Digits] = None,
 ) -> GcOut:
     """What a clean-up would remove: expired trash, dead run dirs, surplus checkpoints."""
     return _out(_found(store, settings.trash_days, keep_last), removed=False)

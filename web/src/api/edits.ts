@@ -40,7 +40,7 @@ export interface BulkResult {
 
 /** Delete or tag many runs in one request; every run is answered for (done or refused). */
 export function bulk(ids: string[], action: "delete" | "tag" | "untag", tag?: string) {
-  return api.post<BulkResult>("/api/runs/bulk", { ids, action, tag });
+  return api.post<BulkResult>("/api/bulk/runs", { ids, action, tag });
 }
 
 /** A line for the runs the server refused; null when none was. */
