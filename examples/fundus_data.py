@@ -11,6 +11,10 @@ are drawn by patient, so that no patient is in two splits. Masks: 0 background, 
 
     python examples/fundus_data.py --out fundus/            # PNGs, masks, metadata.csv
     python examples/fundus_data.py --out fundus/ --register  # and register it on RUNYARD_URL
+    python examples/fundus_data.py --patients 20 --leak 2 --register --name fundus-leaky
+
+`--leak N` plants the classic mistake the dataset checks exist for: the right eye of N patients
+lands in another split than their left eye (a split drawn by image, not by patient).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import csv
 import io
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +110,19 @@ def generate(patients: int = 300, seed: int = 0) -> Fundus:
     )  # fmt: skip
 
 
+def plant_leak(data: Fundus, patients: int) -> list[str]:
+    """Move the right eye of the first ``patients`` patients into another split; their ids."""
+    leaked: list[str] = []
+    for i, name in enumerate(data.ids):
+        if len(leaked) == patients:
+            break
+        if name.endswith("_R"):
+            names = list(SPLITS)
+            data.splits[i] = names[(names.index(data.splits[i]) + 1) % len(names)]
+            leaked.append(data.patients[i])
+    return leaked
+
+
 def write_folder(data: Fundus, root: Path) -> Path:
     """`<split>/images/<id>.png`, `<split>/masks/<id>.png` and `metadata.csv`."""
     from PIL import Image
@@ -152,16 +170,24 @@ def register(root: Path, name: str = "fundus", url: str | None = None) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="(default: a temporary folder, with --register)")
     p.add_argument("--patients", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--leak", type=int, default=0, help="patients whose eyes straddle two splits")
     p.add_argument("--register", action="store_true", help="register it on RUNYARD_URL")
+    p.add_argument("--name", default="fundus", help="the dataset's name when registered")
     args = p.parse_args()
+    if args.out is None and not args.register:
+        p.error("--out is needed unless --register")
     data = generate(args.patients, args.seed)
-    write_folder(data, args.out)
-    print(f"{len(data.ids)} images of {len(set(data.patients))} patients in {args.out}")
-    if args.register:
-        print(f"registered fundus@{register(args.out)}")
+    if args.leak:
+        print(f"planted a leak: {', '.join(plant_leak(data, args.leak))} in two splits")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        write_folder(data, out)
+        print(f"{len(data.ids)} images of {len(set(data.patients))} patients in {out}")
+        if args.register:
+            print(f"registered {args.name}@{register(out, args.name)}")
 
 
 if __name__ == "__main__":

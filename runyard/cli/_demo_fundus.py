@@ -1,4 +1,5 @@
-"""The fundus part of `runyard demo`: the MONAI classifier and segmenter, then an evaluation
+"""The fundus part of `runyard demo`: the MONAI classifier and segmenter, a small dataset with
+a planted patient leak (the Datasets page shows what the checks find), then an evaluation
 job of the classifier's best checkpoint once it has finished training."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import typer
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXPERIMENT = "fundus"
 WAIT_S = 3600.0
+LEAKY = "fundus-leaky"  # a small image dataset with a planted patient leak the checks find
+LEAKY_ARGS = ["--patients", "20", "--leak", "2", "--register", "--name", LEAKY]
 
 
 def jobs() -> list[dict[str, Any]]:
@@ -24,6 +27,8 @@ def jobs() -> list[dict[str, Any]]:
         {**base, "name": "fundus-efficientnet",
          "command": [py, str(EXAMPLES / "fundus_classify.py"), "--register-dataset"]},
         {**base, "name": "fundus-unet", "command": [py, str(EXAMPLES / "fundus_segment.py")]},
+        {**base, "name": "register-fundus-leaky", "max_retries": 0,
+         "command": [py, str(EXAMPLES / "fundus_data.py"), *LEAKY_ARGS]},
     ]  # fmt: skip
 
 
@@ -52,7 +57,8 @@ def _evaluate_when_done(url: str, headers: dict[str, str], run_id: str) -> None:
 
 
 def submit(http: httpx.Client, url: str, headers: dict[str, str]) -> None:
-    """Submit both examples, and watch the classifier in a daemon thread."""
+    """Submit the examples and the leaky dataset's registration; watch the classifier in a
+    daemon thread."""
     if not (EXAMPLES / "fundus_classify.py").is_file():
         return
     ids = []

@@ -41,6 +41,7 @@ from runyard.server.maintenance import Maintenance
 from runyard.server.roles import Roles
 from runyard.server.routes import (
     artifacts,
+    bulk,
     checkpoints,
     compare,
     csv_export,
@@ -49,6 +50,7 @@ from runyard.server.routes import (
     events,
     experiments,
     export,
+    gc,
     health,
     heartbeat,
     jobs,
@@ -258,6 +260,8 @@ def create_app(
     app.include_router(trash.router)  # DELETE /api/runs/{id}, restore, the trash
     app.include_router(media.router)  # texts and images a run logged
     app.include_router(csv_export.router)  # /api/runs.csv, /api/runs/{id}/metrics.csv
+    app.include_router(bulk.router)  # POST /api/bulk/runs: delete or tag many runs
+    app.include_router(gc.router)  # /api/gc: what `runyard gc` lists and removes
     docs.mount(app)  # /docs and /redoc, offline
     mlflow_api.include(app)  # MLflow's tracking API, in MLflow's error shape
     dashboard.mount(app)  # after the routers: /assets, then index.html for unknown non-API paths

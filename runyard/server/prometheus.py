@@ -53,8 +53,10 @@ class _Gauges(Collector):
 
     def _runs(self) -> Iterator[Metric]:
         with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+            rows = conn.execute(  # a run in the trash is gone, as in every list
+                sa.select(runs.c.status, sa.func.count())
+                .where(runs.c.deleted_at.is_(None))
+                .group_by(runs.c.status)
             ).all()
         counts = {status: int(n) for status, n in rows}
         by_status = GaugeMetricFamily("runyard_runs", "Runs by status.", labels=["status"])

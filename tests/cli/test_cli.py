@@ -114,6 +114,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     env = {"RUNYARD_HOME": str(tmp_path)}
     first = cli("db", "upgrade", env=env)
     assert first.returncode == 0 and "upgraded schema from empty" in first.stdout
+    assert f"using the store at sqlite:///{tmp_path / 'runyard.db'}" in first.stderr  # which one
     again = cli("db", "upgrade", env=env)
     assert again.returncode == 0 and "schema is current" in again.stdout
 

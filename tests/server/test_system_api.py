@@ -180,6 +180,18 @@ def test_prometheus_metrics(make_client: MakeClient) -> None:
     assert m[("process_resident_memory_bytes", ())] > 0  # the server's own
 
 
+def test_prometheus_does_not_count_runs_in_the_trash(make_client: MakeClient) -> None:
+    with make_client() as client:
+        ids = [client.post("/api/runs", json={"experiment": "trash"}).json()["id"] for _ in "abc"]
+        for run_id in ids:
+            client.post(f"/api/runs/{run_id}/finish", json={"status": "completed"})
+        assert _scrape(client)[("runyard_runs", (("status", "completed"),))] == 3
+        assert client.delete(f"/api/runs/{ids[0]}").status_code == 200
+        assert _scrape(client)[("runyard_runs", (("status", "completed"),))] == 2
+        assert client.post(f"/api/runs/{ids[0]}/restore").status_code == 200
+        assert _scrape(client)[("runyard_runs", (("status", "completed"),))] == 3
+
+
 def test_every_app_has_its_own_registry(make_client: MakeClient) -> None:
     with make_client() as one, make_client() as two:
         run_id = one.post("/api/runs", json={}).json()["id"]

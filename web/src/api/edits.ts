@@ -33,16 +33,31 @@ export interface Trashed {
   purge_after: string;
 }
 
+export interface BulkResult {
+  done: string[];
+  refused: { id: string; reason: string }[];
+}
+
+/** Delete or tag many runs in one request; every run is answered for (done or refused). */
+export function bulk(ids: string[], action: "delete" | "tag" | "untag", tag?: string) {
+  return api.post<BulkResult>("/api/bulk/runs", { ids, action, tag });
+}
+
+/** A line for the runs the server refused; null when none was. */
+export function refusals(result: BulkResult): string | null {
+  const n = result.refused.length;
+  if (n === 0) return null;
+  const first = result.refused[0]!.reason;
+  return n === 1 ? first : `${n} runs were left as they were, e.g. ${first}`;
+}
+
 export function useDeleteRuns() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: async (ids: string[]) => {
-      const done: Trashed[] = [];
-      for (const id of ids) {
-        done.push(await api.delete<Trashed>(`/api/runs/${enc(id)}`));
-        forgetRun(qc, id);
-      }
-      return done;
+      const result = await bulk(ids, "delete");
+      for (const id of result.done) forgetRun(qc, id);
+      return result;
     },
     onSettled: () => void qc.invalidateQueries({ queryKey: ["runs"] }),
   });

@@ -2,8 +2,9 @@
 // caches, so that every page stays live without reloading. When the stream is unavailable
 // (server down, or a server without it) queries fall back to polling (see queryClient.ts).
 
-import type { InfiniteData, QueryClient } from "@tanstack/react-query";
+import { type InfiniteData, notifyManager, type QueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
+import { isTerminal } from "../lib/format";
 import type { LiveEvent, Queue, Run, RunList } from "./types";
 
 /** live: events stream in; polling: the server answers but has no stream; offline: no answer. */
@@ -32,9 +33,59 @@ export function useLiveState(): LiveState {
   );
 }
 
-/** Apply a change to a run wherever a cached copy of it lives. */
+const QUEUE_GROUPS: Record<string, keyof Omit<Queue, "counts">> = {
+  starting: "active",
+  running: "active",
+  queued: "queued",
+  retrying: "queued",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
+  pruned: "pruned",
+};
+
+/** The queue with one run changed, moved to the group its new status belongs to (counts too). */
+function patchQueue(old: Queue, id: string, change: (run: Run) => Run): Queue {
+  const groups = old as unknown as Record<string, Run[] | undefined>;
+  for (const from of Object.values(QUEUE_GROUPS)) {
+    const runs = groups[from];
+    const i = runs?.findIndex((r) => r.id === id) ?? -1;
+    if (!runs || i < 0) continue;
+    const run = change(runs[i]!);
+    const to = QUEUE_GROUPS[run.status] ?? from;
+    const source = runs.slice();
+    if (to === from) {
+      source[i] = run;
+      return { ...old, [from]: source };
+    }
+    source.splice(i, 1);
+    const counts: Record<string, number | undefined> = { ...old.counts };
+    if (counts[from] !== undefined) counts[from] = Math.max(0, counts[from] - 1);
+    if (counts[to] !== undefined) counts[to] = counts[to] + 1;
+    return {
+      ...old,
+      counts: counts as unknown as Queue["counts"],
+      [from]: source,
+      [to]: [run, ...(groups[to] ?? [])],
+    };
+  }
+  return old;
+}
+
+/** Apply a change to a run wherever a cached copy of it lives: its page, every run list, the
+ * Overview's recent runs and queue (moved between groups), so that no two parts of a page
+ * show the run in two states while one of them waits for its refetch. */
 export function patchRun(qc: QueryClient, id: string, change: (run: Run) => Run): void {
   qc.setQueryData<Run>(["run", id], (old) => (old ? change(old) : old));
+  qc.setQueryData<Queue>(["queue"], (old) => (old ? patchQueue(old, id, change) : old));
+  qc.setQueriesData<RunList>({ queryKey: ["recent"] }, (old) => {
+    if (!old?.runs) return old;
+    const i = old.runs.findIndex((r) => r.id === id);
+    if (i < 0) return old;
+    const runs = old.runs.slice();
+    runs[i] = change(runs[i]!);
+    return { ...old, runs };
+  });
   qc.setQueriesData<InfiniteData<RunList>>({ queryKey: ["runs"] }, (old) => {
     if (!old?.pages) return old;
     let touched = false;
@@ -115,7 +166,8 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         break;
       case "progress":
         if (!id) break;
-        patchRun(qc, id, (r) => ({
+        // A progress event flushed late (it is throttled) cannot reopen a run that ended.
+        patchRun(qc, id, (r) => isTerminal(r.status) ? r : ({
           ...r,
           progress: {
             epoch: ev.epoch ?? r.progress.epoch,
@@ -223,7 +275,8 @@ export function startLive(qc: QueryClient): () => void {
       if (e.lastEventId) lastId = e.lastEventId;
       try {
         const data = JSON.parse(e.data) as LiveEvent;
-        onEvent({ ...data, kind: data.kind ?? e.type });
+        // One render for all the caches an event touches: no frame shows half of it.
+        notifyManager.batch(() => onEvent({ ...data, kind: data.kind ?? e.type }));
       } catch {
         // a malformed event is skipped, never fatal
       }

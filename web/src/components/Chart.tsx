@@ -62,8 +62,10 @@ export function Chart({
   title,
   colors,
   time = false,
+  xLabel,
 }: {
   time?: boolean; // x is wall-clock seconds since the epoch, drawn as times of day
+  xLabel?: string; // what x counts, named in the legend
   lines: Line[];
   width: number;
   height?: number;
@@ -97,7 +99,7 @@ export function Chart({
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56 },
       ],
       series: [
-        { label: time ? "time" : "step" },
+        { label: xLabel ?? (time ? "time" : "step") },
         ...lines.map((l, i) => ({
           label: l.label,
           stroke: colors?.[i] ?? PALETTE[i % PALETTE.length],
@@ -132,7 +134,7 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height, width > 0, time]);
+  }, [shape, height, width > 0, time, xLabel]);
 
   useEffect(() => {
     const u = plot.current;

@@ -3,8 +3,8 @@
 // bulk delete and tag of the selected runs, and the CSV of what is shown.
 
 import { useEffect, useState } from "react";
-import { ApiError, api, enc, qs } from "../api/client";
-import { useDeleteRuns } from "../api/edits";
+import { ApiError, qs } from "../api/client";
+import { bulk, refusals, useDeleteRuns } from "../api/edits";
 import type { Run } from "../api/types";
 import { useQueryClient } from "@tanstack/react-query";
 import { Confirm } from "./Confirm";
@@ -171,11 +171,9 @@ export function csvHref(filters: Record<string, string | undefined>, columns: st
 
 export function BulkActions({
   selected,
-  runs,
   onDone,
 }: {
   selected: string[];
-  runs: Run[];
   onDone: () => void;
 }) {
   const del = useDeleteRuns();
@@ -183,18 +181,18 @@ export function BulkActions({
   const [confirm, setConfirm] = useState(false);
   const [tag, setTag] = useState("");
   const [tagError, setTagError] = useState<string | null>(null);
-  if (selected.length === 0) return null;
-  const byId = new Map(runs.map((r) => [r.id, r]));
+  const [note, setNote] = useState<string | null>(null);
+  if (selected.length === 0 && !note) return null;
   const addTag = async () => {
     const t = tag.trim();
     if (!t) return;
     setTagError(null);
+    setNote(null);
     try {
-      for (const id of selected) {
-        const old = byId.get(id)?.tags ?? [];
-        if (!old.includes(t)) await api.patch(`/api/runs/${enc(id)}`, { tags: [...old, t] });
-      }
+      const result = await bulk(selected, "tag", t);
       setTag("");
+      setTagError(refusals(result));
+      setNote(`tagged ${result.done.length.toLocaleString()} run${result.done.length === 1 ? "" : "s"} “${t}”`);
     } catch (e) {
       setTagError(e instanceof ApiError ? e.message : String(e));
     }
@@ -202,28 +200,37 @@ export function BulkActions({
   };
   return (
     <div className="row gap wrap bulk" data-testid="bulk">
-      <form
-        className="row gap"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void addTag();
-        }}
-      >
-        <input
-          className="input input-small"
-          aria-label="Tag the selected runs"
-          placeholder="tag selected…"
-          data-testid="bulk-tag"
-          value={tag}
-          onChange={(e) => setTag(e.target.value)}
-        />
-      </form>
-      <button type="button" className="btn btn-danger-ghost" data-testid="bulk-delete" onClick={() => setConfirm(true)}>
-        Delete {selected.length}…
-      </button>
+      {selected.length ? (
+        <form
+          className="row gap"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void addTag();
+          }}
+        >
+          <input
+            className="input input-small"
+            aria-label="Tag the selected runs"
+            placeholder="tag selected…"
+            data-testid="bulk-tag"
+            value={tag}
+            onChange={(e) => setTag(e.target.value)}
+          />
+        </form>
+      ) : null}
+      {selected.length ? (
+        <button type="button" className="btn btn-danger-ghost" data-testid="bulk-delete" onClick={() => setConfirm(true)}>
+          Delete {selected.length.toLocaleString()}…
+        </button>
+      ) : null}
       {tagError ? (
         <p className="error-inline" role="alert">
           {tagError}
+        </p>
+      ) : null}
+      {note ? (
+        <p className="muted small" role="status" data-testid="bulk-note">
+          {note}
         </p>
       ) : null}
       <Confirm
@@ -235,8 +242,11 @@ export function BulkActions({
         onCancel={() => setConfirm(false)}
         onConfirm={() =>
           del.mutate(selected, {
-            onSuccess: () => {
+            onSuccess: (result) => {
               setConfirm(false);
+              const refused = refusals(result);
+              setTagError(refused);
+              setNote(`deleted ${result.done.length.toLocaleString()} run${result.done.length === 1 ? "" : "s"}`);
               onDone();
             },
           })

@@ -8,11 +8,13 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, enc, qs } from "../api/client";
 import { useCompare } from "../api/hooks";
 import type { Compare, Metrics, Run } from "../api/types";
+import { AxisPicker } from "../components/AxisPicker";
 import { Chart, type Line, PALETTE } from "../components/Chart";
 import { StatusBadge } from "../components/Status";
 import { Empty, ErrorState, Loading, Panel } from "../components/States";
 import { fmtDelta, fmtNumber, fmtValue } from "../lib/format";
 import { pointsFor, useTitle, useWidth } from "../lib/hooks";
+import { axisLabel, onAxis, useXAxis, type XAxis } from "../lib/xaxis";
 
 export function ComparePage() {
   const [params] = useSearchParams();
@@ -225,18 +227,20 @@ function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
   const shown = picked ?? defaultKeys(keys);
   const [ref, width] = useWidth<HTMLDivElement>();
   const maxPoints = pointsFor(width);
+  const [axis] = useXAxis();
+  const read = axis === "epoch" && !shown.includes("epoch") ? [...shown, "epoch"] : shown;
   const queries = useQueries({
     queries: runs.map((r) => ({
-      queryKey: ["metrics", r.id, shown.join("\n"), null, null, maxPoints],
+      queryKey: ["metrics", r.id, read.join("\n"), null, null, maxPoints],
       queryFn: () =>
-        api.get<Metrics>(`/api/runs/${enc(r.id)}/metrics${qs({ keys: shown, max_points: maxPoints })}`),
+        api.get<Metrics>(`/api/runs/${enc(r.id)}/metrics${qs({ keys: read, max_points: maxPoints })}`),
       enabled: shown.length > 0 && width > 0,
     })),
   });
   const toggle = (k: string) =>
     setPicked(shown.includes(k) ? shown.filter((x) => x !== k) : [...shown, k]);
   return (
-    <Panel title="Charts" id="compare-charts">
+    <Panel title="Charts" id="compare-charts" actions={<AxisPicker />}>
       <fieldset className="picker">
         <legend className="small muted">Metrics</legend>
         {keys.map((k) => (
@@ -254,9 +258,12 @@ function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
             const lines: Line[] = [];
             const colors: string[] = [];
             runs.forEach((r, i) => {
-              const s = queries[i]?.data?.metrics[key];
-              if (s?.steps.length) {
-                lines.push({ label: `${i + 1}. ${r.name}`, steps: s.steps, values: s.values });
+              const data = queries[i]?.data?.metrics;
+              const s = data?.[key];
+              const start = r.started_at ? Date.parse(r.started_at) / 1000 : undefined;
+              const { xs, values } = s ? onAxis(s, axis, data?.epoch, start) : { xs: [], values: [] };
+              if (xs.length) {
+                lines.push({ label: `${i + 1}. ${r.name}`, steps: xs, values });
                 colors.push(PALETTE[i % PALETTE.length]!);
               }
             });
@@ -266,6 +273,7 @@ function OverlaidCharts({ runs, keys }: { runs: Run[]; keys: string[] }) {
                 metric={key}
                 lines={lines}
                 colors={colors}
+                axis={axis}
                 loading={queries.some((q) => q.isPending)}
               />
             );
@@ -280,11 +288,13 @@ function CompareChart({
   metric,
   lines,
   colors,
+  axis,
   loading,
 }: {
   metric: string;
   lines: Line[];
   colors: string[];
+  axis: XAxis;
   loading: boolean;
 }) {
   const [ref, width] = useWidth<HTMLDivElement>();
@@ -294,7 +304,15 @@ function CompareChart({
         <h4>{metric}</h4>
       </div>
       {lines.length && width > 0 ? (
-        <Chart title={metric} lines={lines} colors={colors} height={220} width={width} />
+        <Chart
+          title={metric}
+          lines={lines}
+          colors={colors}
+          height={220}
+          width={width}
+          time={axis === "wall"}
+          xLabel={axis === "wall" ? "time" : axisLabel(axis)}
+        />
       ) : loading ? (
         <div className="chart-placeholder skeleton" />
       ) : (

@@ -170,7 +170,7 @@ export function RunsPage() {
   };
   const toggle = (id: string) =>
     setSelected((s) =>
-      s.includes(id) ? s.filter((x) => x !== id) : s.length >= MAX_COMPARE ? s : [...s, id],
+      s.includes(id) ? s.filter((x) => x !== id) : [...s, id],
     );
   const sortBy = (key: SortKey | string) => {
     if (key === sort) set({ sort: key, dir: desc ? "asc" : "desc" });
@@ -217,16 +217,29 @@ export function RunsPage() {
             )}
           </p>
         </div>
-        <div className="row gap">
+        <div className="row gap wrap">
           <span className="muted small" aria-live="polite">
-            {selected.length ? `${selected.length} selected` : "Select 2–10 runs to compare"}
+            {selected.length
+              ? `${selected.length.toLocaleString()} selected`
+              : "Select runs to compare (2–10), tag or delete"}
           </span>
+          {rows.length > selected.length ? (
+            <button
+              type="button"
+              className="btn btn-ghost"
+              data-testid="select-all"
+              onClick={() => setSelected(rows.map((r) => r.id))}
+            >
+              Select all {rows.length.toLocaleString()}
+              {pages.hasNextPage ? " loaded" : ""}
+            </button>
+          ) : null}
           {selected.length ? (
             <button type="button" className="btn btn-ghost" onClick={() => setSelected([])}>
               Clear
             </button>
           ) : null}
-          <BulkActions selected={selected} runs={loaded} onDone={() => setSelected([])} />
+          <BulkActions selected={selected} onDone={() => setSelected([])} />
           <a
             className="btn btn-ghost"
             data-testid="download-csv"
@@ -241,7 +254,8 @@ export function RunsPage() {
           <button
             type="button"
             className="btn btn-primary"
-            disabled={selected.length < 2}
+            disabled={selected.length < 2 || selected.length > MAX_COMPARE}
+            title={selected.length > MAX_COMPARE ? `Compare takes at most ${MAX_COMPARE} runs` : undefined}
             onClick={() => navigate(`/compare?runs=${selected.join(",")}`)}
           >
             Compare{selected.length >= 2 ? ` ${selected.length}` : ""}
@@ -377,7 +391,7 @@ export function RunsPage() {
                     index={item.index}
                     now={now}
                     checked={selected.includes(run.id)}
-                    disabled={!selected.includes(run.id) && selected.length >= MAX_COMPARE}
+                    disabled={false}
                     onToggle={() => toggle(run.id)}
                     onTag={(t) => set({ tag: t })}
                     measure={virtual.measureElement}

@@ -4,9 +4,11 @@
 
 import { useMemo, useState } from "react";
 import { useFirstChart, useMetrics, useSummary } from "../../api/hooks";
-import type { Run } from "../../api/types";
+import type { Run, Series } from "../../api/types";
 import { fmtNumber, groupKeys, isTerminal } from "../../lib/format";
 import { pointsFor, useWidth } from "../../lib/hooks";
+import { axisLabel, onAxis, useXAxis, type XAxis } from "../../lib/xaxis";
+import { AxisPicker } from "../AxisPicker";
 import { Chart, type Line } from "../Chart";
 import { Empty, ErrorState, Panel } from "../States";
 
@@ -14,8 +16,12 @@ export function RunCharts({ run }: { run: Run }) {
   const signature = Object.keys(run.metrics).join("\n"); // new keys regroup; new values do not
   const groups = useMemo(() => groupKeys(signature ? signature.split("\n") : []), [signature]);
   const keys = signature ? signature.split("\n") : [];
+  const [axis] = useXAxis();
+  const hasEpochs = keys.includes("epoch");
+  const epochs = useMetrics(run.id, { keys: ["epoch"], maxPoints: 4000 }, axis === "epoch" && hasEpochs, !isTerminal(run.status));
+  const start = run.started_at ? Date.parse(run.started_at) / 1000 : undefined;
   return (
-    <Panel title="Charts" id="charts">
+    <Panel title="Charts" id="charts" actions={keys.length ? <AxisPicker /> : undefined}>
       {keys.length === 0 ? (
         <Empty title="No metrics yet" icon="∿">
           <p>
@@ -38,6 +44,9 @@ export function RunCharts({ run }: { run: Run }) {
                   metric={key}
                   last={run.metrics[key]}
                   active={!isTerminal(run.status)}
+                  axis={axis}
+                  epochs={epochs.data?.metrics.epoch}
+                  start={start}
                 />
               ))}
             </div>
@@ -53,11 +62,17 @@ function ChartCard({
   metric,
   last,
   active,
+  axis,
+  epochs,
+  start,
 }: {
   runId: string;
   metric: string;
   last: Run["metrics"][string] | undefined;
   active: boolean;
+  axis: XAxis;
+  epochs?: Series;
+  start?: number;
 }) {
   const [ref, width] = useWidth<HTMLDivElement>();
   const [zoom, setZoom] = useState<[number, number] | null>(null);
@@ -73,15 +88,16 @@ function ChartCard({
   );
   const first = useFirstChart(runId, metric);
   const series = data.data?.metrics[metric] ?? (zoom ? undefined : first.data?.metrics[metric]);
-  // system/* (the job's CPU, memory) is a function of time, not of training steps.
-  const wall = metric.startsWith("system/") && Boolean(series?.timestamps?.length);
-  const lines: Line[] = useMemo(
-    () =>
-      series
-        ? [{ label: metric, steps: wall ? series.timestamps! : series.steps, values: series.values }]
-        : [],
-    [series, metric, wall],
-  );
+  // system/* (the job's CPU, memory) is a function of time, not of training steps: it stays
+  // on time (wall, or relative when that is picked) whatever the axis of the other charts.
+  const system = metric.startsWith("system/") && Boolean(series?.timestamps?.length);
+  const x: XAxis = system ? (axis === "relative" ? "relative" : "wall") : axis;
+  const lines: Line[] = useMemo(() => {
+    if (!series) return [];
+    const { xs, values } = onAxis(series, x, epochs, start);
+    return xs.length ? [{ label: metric, steps: xs, values }] : [];
+  }, [series, metric, x, epochs, start]);
+  const wall = x === "wall";
   return (
     <div className="chart-card" data-metric={metric} ref={ref}>
       <div className="chart-head">
@@ -105,11 +121,14 @@ function ChartCard({
         <Chart
           title={metric}
           lines={lines}
-          onZoom={wall ? undefined : setZoom}
+          onZoom={x === "step" ? setZoom : undefined}
           height={180}
           width={width}
           time={wall}
+          xLabel={wall ? "time" : axisLabel(x)}
         />
+      ) : x === "epoch" && series ? (
+        <p className="muted small">No epochs logged: pass <code>epoch=</code> to <code>run.log</code>.</p>
       ) : (
         <div className="chart-placeholder skeleton" aria-label="Loading chart" />
       )}

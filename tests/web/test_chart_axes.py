@@ -1,0 +1,78 @@
+"""Any chart can count its x-axis in steps, epochs, relative time or wall time; the choice is
+the dashboard's (a run page and a comparison read alike) and survives a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.web.conftest import DESKTOP, PHONE, Live, until
+
+pytestmark = pytest.mark.browser
+
+
+def _x_at_middle(page: Page, card: Locator) -> str:
+    """The x value the legend shows with the cursor in the middle of the chart."""
+    over = card.locator(".u-over")
+    over.scroll_into_view_if_needed()
+    expect(over).to_be_visible()
+    box = over.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    value = card.locator(".u-legend .u-series").first.locator(".u-value")
+    return str(until(lambda: (value.inner_text().strip() or "").replace("--", ""), 10))
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_x_axis_switches_between_step_epoch_and_time(
+    live: Live, browser: Browser, viewport: dict[str, int]
+) -> None:
+    w = viewport["width"]
+    runs = [live.train(f"axes-{w}-{i}", "--steps", "400", "--epochs", "4") for i in range(2)]
+    for run in runs:
+        live.wait_status(run["id"], "completed")
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{live.url}/runs/{runs[0]['id']}")
+    card = page.locator('.chart-card[data-metric="train/m0"]')
+    legend = card.locator(".u-legend")
+    picker = page.locator("#charts").get_by_test_id("x-axis")
+
+    expect(picker).to_have_value("step")
+    expect(legend).to_contain_text("step")
+    assert 0 < _number(_x_at_middle(page, card)) < 400
+
+    picker.select_option("epoch")
+    expect(legend).to_contain_text("epoch")
+    assert 0 <= _number(_x_at_middle(page, card)) <= 4  # 4 epochs of 100 steps
+
+    picker.select_option("relative")
+    expect(legend).to_contain_text("relative time (s)")
+    duration = _number(_x_at_middle(page, card))
+    assert 0 <= duration < 600
+
+    picker.select_option("wall")
+    expect(legend).to_contain_text("time")
+    assert re.search(r"\d:\d\d", _x_at_middle(page, card))  # a time of day, not a count
+
+    picker.select_option("epoch")
+    page.reload()  # the choice is kept
+    expect(page.locator("#charts").get_by_test_id("x-axis")).to_have_value("epoch")
+    expect(legend).to_contain_text("epoch")
+
+    page.goto(f"{live.url}/compare?runs={runs[0]['id']},{runs[1]['id']}")
+    charts = page.locator("#compare-charts")
+    page.locator("#compare-charts label.chip", has_text="train/m0").click()
+    compared = charts.locator('.chart-card[data-metric="train/m0"]')
+    expect(charts.get_by_test_id("x-axis")).to_have_value("epoch")
+    expect(compared.locator(".u-legend")).to_contain_text("epoch")
+    assert 0 <= _number(_x_at_middle(page, compared)) <= 4
+    charts.get_by_test_id("x-axis").select_option("step")
+    expect(compared.locator(".u-legend")).to_contain_text("step")
+    context.close()
