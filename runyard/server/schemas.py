@@ -206,7 +206,7 @@ class FinishIn(_In):
         description="When a tracked run really ended, UNIX seconds (an offline run being "
         "synced); kept between its start and now.",
     )
-    dropped_points: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+    dropped_points: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] | None = Field(
         default=None, description="Points the SDK dropped while a full disk outlasted its buffer."
     )
 
