@@ -129,7 +129,7 @@ class ServerProcess:
             text=True,
         )
 
-    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+    def wait_ready(self, timeout: float = 60.0) -> ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -141,7 +141,8 @@ class ServerProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise TimeoutError("server did not answer /api/health in time")
+        self.stop()  # a test that fails here has no server to stop: none is left running
+        raise TimeoutError(f"server did not answer /api/health in {timeout:g} s")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
