@@ -103,7 +103,13 @@ def client(settings: Settings, store: Store) -> Iterator[TestClient]:
 
 
 class ServerProcess:
-    """`runyard server` as a real subprocess on 127.0.0.1 and a free port."""
+    """`runyard server` as a real subprocess on 127.0.0.1 and a free port.
+
+    Its output goes to a file (`log_path`, beside its home), never to a pipe: a pipe nobody
+    reads fills up at 64 KB and then blocks the server's next log line, and with it the
+    whole event loop (a fuzzer's 500s did exactly that)."""
+
+    _started = 0
 
     def __init__(
         self,
@@ -116,25 +122,44 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home
+        ServerProcess._started += 1
+        home.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = home.parent / f"server-{self.port}-{ServerProcess._started}.log"
         full_env = {**os.environ, "RUNYARD_HOME": str(home), **(env or {})}
         full_env.pop("RUNYARD_DATABASE_URL", None)
         full_env.pop("RUNYARD_TOKEN", None)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "runyard", "server", "--port", str(self.port), *args],
-            env=full_env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "runyard", "server", "--port", str(self.port), *args],
+                env=full_env,
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def output(self) -> str:
+        """Everything the server has printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def wait_line(self, needle: str, timeout: float = 60.0) -> str:
+        """The first line of output that holds ``needle``, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.output().splitlines():
+                if needle in line:
+                    return line
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.output()}")
+            time.sleep(0.05)
+        raise AssertionError(f"the server printed no line with {needle!r} in {timeout:g} s")
 
     def wait_ready(self, timeout: float = 60.0) -> ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read() if self.proc.stdout else ""
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {out}")
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.output()}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
                     return self

@@ -38,7 +38,8 @@ class RunBatchItem(_In):
     )
     ended_at: Timestamp | None = Field(
         default=None,
-        description="UNIX seconds, for an ended run (now when unset); not before started_at.",
+        description="UNIX seconds, for an ended run (now when unset or later); not before "
+        "started_at.",
     )
     metrics: Annotated[dict[Key, float | NonFinite | None], Field(max_length=1000)] = Field(
         default_factory=dict,

@@ -126,7 +126,7 @@ def create_runs(
         for run_id, r in zip(ids, runs_in, strict=True):
             began = now if r.started_at is None else min(r.started_at, now)
             terminal = r.status.is_terminal()
-            ended = (r.ended_at if r.ended_at is not None else now) if terminal else None
+            ended = (min(r.ended_at, now) if r.ended_at is not None else now) if terminal else None
             ts = ended if ended is not None else now
             unique_tags = list(dict.fromkeys(r.tags))
             row: dict[str, Any] = {

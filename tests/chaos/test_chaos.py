@@ -91,7 +91,7 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
         def kill(srv: ServerProcess) -> None:
             srv.proc.send_signal(signal.SIGKILL)
             srv.proc.wait()
-            logs.append(srv.proc.stdout.read() if srv.proc.stdout else "")
+            logs.append(srv.output())
             srv.stop()
 
         srv = start()
@@ -151,7 +151,7 @@ def test_chaos(tmp_path: Path, sqlite_template: Path) -> None:
         until(lambda: not [p for p in _ours(ids) if p.status() != psutil.STATUS_ZOMBIE],
                timeout=90, what="no process of the jobs left")  # fmt: skip
         srv.proc.terminate()
-        logs.append(srv.proc.stdout.read() if srv.proc.stdout else "")
+        logs.append(srv.output())
         srv.stop()
 
     states = {name: (r["status"], len(attempts[name])) for name, r in got.items()}

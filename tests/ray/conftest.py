@@ -3,10 +3,8 @@ namespace that each `ray`-marked test enters; runyard servers on the `ray` backe
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,7 +54,7 @@ def ray_server(
 ) -> ServerProcess:
     """`runyard server --backend ray` on the test cluster, the run dirs shared (one disk),
     or not (`shared=False`: jobs get scratch on their node and upload what they make);
-    its output is drained into `home/../server-PORT.log` (a full pipe would stall it)."""
+    its output is in `srv.log_path`."""
     srv = ServerProcess(
         home,
         "--backend",
@@ -67,15 +65,6 @@ def ray_server(
         env={"RUNYARD_SHARED_RUNS": "1" if shared else "0"},
         port=port,
     )
-    out, log = srv.proc.stdout, home.parent / f"server-{srv.port}.log"
-
-    def drain() -> None:
-        with open(log, "a") as f, contextlib.suppress(ValueError, OSError):  # closed by stop
-            for line in out or ():
-                f.write(line)
-                f.flush()
-
-    threading.Thread(target=drain, daemon=True).start()
     try:
         return srv.wait_ready(timeout=120)  # a cold start on a busy machine may be slow
     except BaseException:

@@ -69,7 +69,7 @@ def test_busy_database_is_waited_out_by_the_cli_and_the_scheduler(tmp_path: Path
         assert [(a["status"], a["exit_code"]) for a in attempts] == [("succeeded", 0)]
     finally:
         srv.proc.terminate()
-        log = srv.proc.stdout.read() if srv.proc.stdout else ""
+        log = srv.output()
         srv.stop()
     assert "Traceback" not in log and "a bug in runyard" not in log
     assert log.count("the database is busy") == 1  # once for the episode, not per request

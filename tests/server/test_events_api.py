@@ -123,7 +123,7 @@ def test_a_server_shutting_down_ends_open_streams_cleanly(tmp_path: Path) -> Non
         assert first[0].kind == "created"
         assert all(e.kind in ("ping", "queue") for e in rest)  # pings, or the queue counts
         assert server.proc.wait(20) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
-        log = server.proc.stdout.read() if server.proc.stdout else ""
+        log = server.output()
         assert "ERROR" not in log and "Traceback" not in log, log
     finally:
         server.stop()

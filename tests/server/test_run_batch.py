@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
@@ -150,3 +151,16 @@ def test_batch_size_is_bounded(client: TestClient) -> None:
     r = client.post("/api/runs:batch", json={"runs": [{}] * 1001})
     assert r.status_code == 422 and "runs" in r.json()["error"]["message"]
     assert client.get("/api/runs").json()["runs"] == []
+
+
+def test_an_end_time_in_the_far_future_is_taken_as_now(client: TestClient) -> None:
+    """Schemathesis sent ended_at=1e308: it was stored, and every list then answered 500."""
+    before = time.time()
+    (run_id,) = _batch(client, [{"experiment": "far", "ended_at": 1.0e308}])["ids"]
+    ended = client.get(f"/api/runs/{run_id}").json()["ended_at"]
+    assert ended is not None
+    for path in ("/api/runs", "/api/queue", "/api/export"):
+        assert client.get(path).status_code == 200, path
+    listed = client.get("/api/runs", params={"experiment": "far"}).json()["runs"]
+    assert [r["ended_at"] for r in listed] == [ended]
+    assert before - 1 <= datetime.fromisoformat(ended).timestamp() <= time.time() + 1

@@ -178,12 +178,7 @@ def test_server_prints_a_one_time_login_url_and_the_cookie_opens_the_event_strea
 ) -> None:
     srv = ServerProcess(tmp_path / "home", "--token", "s3cret")
     try:
-        assert srv.proc.stdout is not None
-        line = ""
-        deadline = time.monotonic() + 30
-        while "/login?token=" not in line:
-            assert time.monotonic() < deadline, "no login URL printed"
-            line = srv.proc.stdout.readline()
+        line = srv.wait_line("/login?token=")
         url = line.split("at ", 1)[1].strip()
         assert url.startswith(f"{srv.url}/login?token=") and "s3cret" not in url
         code = url.split("token=", 1)[1]

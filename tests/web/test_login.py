@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +19,7 @@ TOKEN = "correct horse battery staple"
 @pytest.fixture
 def guarded(bundle: Path, tmp_path: Path) -> Iterator[tuple[Live, str]]:
     srv = ServerProcess(tmp_path / "home", "--token", TOKEN, "--slots", "4")
-    assert srv.proc.stdout is not None
-    line, deadline = "", time.monotonic() + 30
-    while "/login?token=" not in line:
-        assert time.monotonic() < deadline and srv.proc.poll() is None, "no login URL printed"
-        line = srv.proc.stdout.readline()
+    line = srv.wait_line("/login?token=")
     srv.wait_ready()
     client = Live(base_url=srv.url, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
     client.url = srv.url

@@ -70,6 +70,18 @@ def number_in(value: Any, what: str) -> float:
     raise invalid(f"{what} must be a number, got {value!r}")
 
 
+MAX_TIME_MS = 253_402_300_799_000  # the last millisecond a datetime can hold (year 9999)
+
+
+def time_in(value: Any, what: str) -> float:
+    """A timestamp in milliseconds (MLflow's unit) as UNIX seconds; INVALID_PARAMETER_VALUE
+    outside year 1970 to 9999, which no date type of the API can carry."""
+    ms = integer_in(value, what)
+    if not 0 <= ms <= MAX_TIME_MS:
+        raise invalid(f"{what} {ms} is not a time between 1970 and 9999 in milliseconds")
+    return ms / 1000
+
+
 def integer_in(value: Any, what: str, default: int | None = None) -> int:
     if value is None or value == "":
         if default is None:

@@ -17,9 +17,9 @@ from runyard.server.mlflow._wire import (
     FROM_MLFLOW,
     RUN_NAME_TAG,
     USER_TAG,
-    integer_in,
     resolve_experiment,
     runs_json,
+    time_in,
 )
 from runyard.store import Store
 from runyard.store.mlflow_meta import INPUTS_TAG
@@ -114,7 +114,7 @@ def create(body: Body, store: StoreDep) -> dict[str, Any]:
     start = body.get("start_time")
     run = store.runs.create(experiment=exp.name, name=name, status=RunStatus.RUNNING)
     if start is not None:
-        started = integer_in(start, "start_time") / 1000
+        started = time_in(start, "start_time")
         store.mlflow.set_run_fields(run.id, created_at=started, started_at=started)
     tags.pop(RUN_NAME_TAG, None)
     write(store, run.id, {}, tags)
@@ -135,9 +135,10 @@ def update(body: Body, store: StoreDep) -> dict[str, Any]:
         if target is None:
             raise invalid(f"Invalid value {status!r} for parameter 'status'")
         if target.is_terminal():
+            end = body.get("end_time")
+            ended = time_in(end, "end_time") if end is not None else None  # before any write
             store.run_state.finish(run.id, target)
-            if body.get("end_time") is not None:
-                ended = integer_in(body["end_time"], "end_time") / 1000
+            if ended is not None:
                 store.mlflow.set_run_fields(run.id, ended_at=ended)
         elif run.status.is_terminal() and run.spec is None:  # a run resumed by its client
             store.mlflow.set_run_fields(run.id, status=target.value, ended_at=None, summary=None)

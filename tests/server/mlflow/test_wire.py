@@ -223,3 +223,24 @@ def test_errors_before_a_route_are_in_mlflows_shape(client: TestClient) -> None:
     _error(refused, 403, "PERMISSION_DENIED")
     native = client.get("/api/no-such-route")  # runyard's own routes keep runyard's shape
     assert native.status_code == 404 and native.json()["error"]["code"] == "not_found"
+
+
+def test_times_that_no_date_can_hold_are_invalid(client: TestClient) -> None:
+    """A start or end time past year 9999 would be stored and break every list (a 500)."""
+    far = 10**20
+    _error(
+        client.post(f"{API}/runs/create", json={"experiment_id": "0", "start_time": far}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    run_id = _run(client)
+    _error(
+        client.post(
+            f"{API}/runs/update", json={"run_id": run_id, "status": "FINISHED", "end_time": -far}
+        ),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    assert client.get(f"/api/runs/{run_id}").json()["status"] == "running"  # nothing changed
+    assert client.get("/api/runs").status_code == 200
+    assert client.get("/api/export").status_code == 200
