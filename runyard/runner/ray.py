@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import shlex
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -233,7 +234,13 @@ class RayBackend:
         command = shlex.join(launch.argv)
         if self.shared_runs:
             return f"cd {shlex.quote(launch.cwd)} && exec {command}"
-        return f"exec python3 -m runyard.runner.sidecar {command}"  # ships progress, metrics
+        # The sidecar ships progress and metrics. Its Python: the server's own where the node
+        # has it (one image or one shared install), else the node's python3.
+        python = shlex.quote(sys.executable)
+        return (
+            f'PY={python}; [ -x "$PY" ] || PY=python3; '
+            f'exec "$PY" -m runyard.runner.sidecar {command}'
+        )
 
     def _runtime_env(self, launch: Launch) -> dict[str, Any]:
         """The attempt's own variables (not those the server inherited) and the stop grace."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -34,7 +35,8 @@ def test_a_job_on_scratch_uploads_and_its_retry_resumes_from_the_node_local_copy
     try:
         api = Api(srv.url)
         rid = api.submit(
-            ["python3", "train.py"],
+            # One machine here: the node has this venv (a real node, its own install).
+            [sys.executable, "train.py"],
             cwd=str(project),
             checkpoints=["checkpoints/*.bin"],
             resume_args=["--resume", "{resume_from}"],
