@@ -56,8 +56,9 @@ def test_reconnect_resumes_at_the_offset(jobs: LiveClient) -> None:
     url = f"/api/runs/{run['id']}/logs/stream"
     with jobs.stream("GET", url) as r:
         first = until(events(r), "log")
-        assert jobs.server.server_state.tasks  # the stream's
-    # The client went away: the server ends that stream's task at once.
+    # The client went away: the server ends that stream's task at once. (uvicorn's task set
+    # is not checked while the stream is open: a request that follows another on a kept-alive
+    # connection is not always in it, so that check failed one run in three.)
     wait_for(jobs, lambda: not jobs.server.server_state.tasks, timeout=5)
     with jobs.stream("GET", url, headers={"Last-Event-ID": str(first.id)}) as r:
         stream = events(r)
