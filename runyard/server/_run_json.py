@@ -15,6 +15,7 @@ import orjson
 from runyard._environment import describe
 from runyard.entities import Run
 from runyard.store.compare import Comparison
+from runyard.store.run_state import json_number
 from runyard.store.runs import RowPage, primary_key
 
 MAX_LISTED_PARAM = 1024  # bytes of JSON; a listing cuts longer params short
@@ -28,13 +29,6 @@ def when(seconds: float | None) -> datetime | None:
         return None
     whole = math.floor(seconds)
     return _EPOCH + timedelta(seconds=whole, microseconds=int((seconds - whole) * 1e6 + 0.5))
-
-
-def number(x: float | None) -> float | str | None:
-    """A float as JSON holds it: NaN and ±inf as strings."""
-    if x is None or math.isfinite(x):
-        return x
-    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
 
 
 def _listed_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -83,11 +77,11 @@ def run_json(
         "ended_at": when(m["ended_at"]),
         "primary_metric": m["primary_metric"],
         "metric_goals": m["metric_goals"],
-        "metrics": {k: number(v[0]) for k, v in summaries.items()},
+        "metrics": {k: json_number(v[0]) for k, v in summaries.items()},
         "reason": m["reason"],
         "priority": m["priority"],
         "depends_on": list((spec or {}).get("depends_on", ())),
-        "best": number(primary[1]) if primary else None,
+        "best": json_number(primary[1]) if primary else None,
         "best_step": primary[2] if primary else None,
         "environment": describe(spec),
         "datasets": list(datasets),
@@ -130,11 +124,11 @@ def run_dict(run: Run) -> dict[str, Any]:
         "ended_at": when(run.ended_at),
         "primary_metric": run.primary_metric,
         "metric_goals": {k: g.value for k, g in run.metric_goals.items()},
-        "metrics": {k: number(v) for k, v in run.metrics.items()},
+        "metrics": {k: json_number(v) for k, v in run.metrics.items()},
         "reason": run.reason,
         "priority": run.priority,
         "depends_on": run.depends_on,
-        "best": number(run.best),
+        "best": json_number(run.best),
         "best_step": run.best_step,
         "environment": run.environment,
         "datasets": run.datasets,
@@ -145,7 +139,7 @@ def run_dict(run: Run) -> dict[str, Any]:
 
 
 def _numbers(d: Mapping[str, float | None]) -> dict[str, float | str | None]:
-    return {k: number(v) for k, v in d.items()}
+    return {k: json_number(v) for k, v in d.items()}
 
 
 def compare_json(c: Comparison) -> bytes:
