@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runyard.errors import BadRequest, NotFound
+from runyard.store._exists import require_run
 from runyard.store._insert import insert_new
 from runyard.store.tables import dataset_files, dataset_versions, datasets, run_datasets, runs
 
@@ -269,8 +270,7 @@ class Datasets:
     def link_run(self, run_id: str, version_id: int) -> None:
         """Record that a run used a version; saying it twice changes nothing."""
         with self._engine.begin() as conn:
-            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-                raise NotFound(f"no run {run_id!r}")
+            require_run(conn, run_id)
             exists = conn.execute(
                 sa.select(run_datasets.c.run_id).where(
                     run_datasets.c.run_id == run_id, run_datasets.c.version_id == version_id

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.errors import NotFound
-from runyard.store.tables import artifacts, checkpoints, runs
+from runyard.store._exists import require_run
+from runyard.store.tables import artifacts, checkpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,6 @@ class ArtifactRecord:
     created_at: float
 
 
-def _require_run(conn: sa.Connection, run_id: str) -> None:
-    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-        raise NotFound(f"no run {run_id!r}")
-
-
 class Files:
     def __init__(self, engine: sa.Engine):
         self._engine = engine
@@ -52,7 +48,7 @@ class Files:
             set_={c: stmt.excluded[c] for c in row if c not in key},
         )
         with self._engine.begin() as conn:
-            _require_run(conn, row["run_id"])
+            require_run(conn, row["run_id"])
             conn.execute(stmt)
 
     def add_checkpoint(self, run_id: str, record: CheckpointRecord) -> CheckpointRecord:
@@ -64,7 +60,7 @@ class Files:
         c = checkpoints.c
         cols = [c[f] for f in CheckpointRecord.__dataclass_fields__]
         with self._engine.connect() as conn:
-            _require_run(conn, run_id)
+            require_run(conn, run_id)
             rows = conn.execute(
                 sa.select(*cols).where(c.run_id == run_id).order_by(c.created_at, c.id)
             ).all()
@@ -101,7 +97,7 @@ class Files:
         c = checkpoints.c
         cols = [c[f] for f in CheckpointRecord.__dataclass_fields__]
         with self._engine.begin() as conn:
-            _require_run(conn, run_id)
+            require_run(conn, run_id)
             row = conn.execute(
                 checkpoints.delete().where(c.run_id == run_id, c.name == name).returning(*cols)
             ).first()
@@ -123,6 +119,6 @@ class Files:
         a = artifacts.c
         cols = [a[f] for f in ArtifactRecord.__dataclass_fields__]
         with self._engine.connect() as conn:
-            _require_run(conn, run_id)
+            require_run(conn, run_id)
             rows = conn.execute(sa.select(*cols).where(a.run_id == run_id).order_by(a.path)).all()
         return [ArtifactRecord(**r._mapping) for r in rows]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from runyard.entities import Attempt, AttemptStatus, JobSpec, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
+from runyard.store._exists import require_run
 from runyard.store.runs import Runs
 from runyard.store.tables import attempts, run_dependencies, runs
 
@@ -223,8 +224,7 @@ class Jobs:
 
     def attempts(self, run_id: str) -> list[Attempt]:
         with self._engine.connect() as conn:
-            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-                raise NotFound(f"no run {run_id!r}")
+            require_run(conn, run_id)
             rows = conn.execute(
                 sa.select(attempts).where(attempts.c.run_id == run_id).order_by(attempts.c.number)
             ).all()
@@ -375,11 +375,10 @@ class Jobs:
         """A terminal run goes back to the queue by hand (`runyard retry`)."""
         now = time.time()
         with self._engine.begin() as conn:
+            require_run(conn, run_id)  # one in the trash is not queued without its folder
             row = conn.execute(
                 sa.select(runs.c.status, runs.c.spec).where(runs.c.id == run_id)
-            ).first()
-            if row is None:
-                raise NotFound(f"no run {run_id!r}")
+            ).one()
             if row.spec is None:
                 raise Conflict(
                     f"run {run_id!r} was tracked, not launched: there is no job to retry"

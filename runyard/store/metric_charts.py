@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runyard.errors import NotFound
 from runyard.store import _codec, _tiles
-from runyard.store.tables import metric_chunks, metric_tiles, runs
+from runyard.store._exists import require_run
+from runyard.store.tables import metric_chunks, metric_tiles
 
 ReadPoints = Callable[[str, Sequence[str], int | None, int | None], dict[str, Any]]
 
@@ -96,8 +96,7 @@ def read_chart(
         sizes = sizes.where(c.key.in_(list(keys)))
     out: dict[str, tuple[Any, Any, Any]] = {}
     with engine.connect() as conn:
-        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-            raise NotFound(f"no run {run_id!r}")
+        require_run(conn, run_id)
         # Chunks, points and tiles before the window cuts: they choose the level.
         counted = conn.execute(_window(sizes, start, end).group_by(c.key).order_by(c.key)).all()
         for key, chunks, points, tiles in counted:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from runyard.errors import NotFound
 from runyard.store import _codec
+from runyard.store._exists import require_run
 from runyard.store.metrics import Series
-from runyard.store.tables import metric_chunks, runs
+from runyard.store.tables import metric_chunks
 
 BATCH = 64  # chunks fetched from the database at a time
 
@@ -23,8 +23,7 @@ def iter_series(engine: sa.Engine, run_id: str, keys: list[str] | None = None) -
     if keys:
         stmt = stmt.where(c.key.in_(keys))
     with engine.connect() as conn:
-        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-            raise NotFound(f"no run {run_id!r}")
+        require_run(conn, run_id)
         result = conn.execution_options(yield_per=BATCH).execute(
             stmt.order_by(c.key, c.step_min, c.id)
         )

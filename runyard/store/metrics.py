@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from runyard.entities import Goal, MetricSummary, RunStatus
 from runyard.errors import NotFound
 from runyard.store import _codec, _tiles
+from runyard.store._exists import require_run
 from runyard.store.events import Events
 from runyard.store.tables import (
     metric_batches,
@@ -335,8 +336,8 @@ class Metrics:
                 )  # fmt: skip
         return len(groups)
 
-    def version(self, run_id: str, keys: Sequence[str] | None = None) -> tuple[Any, ...] | None:
-        """What a read of these keys would return changes only when this does (None: no run).
+    def version(self, run_id: str, keys: Sequence[str] | None = None) -> tuple[Any, ...]:
+        """What a read of these keys would return changes only when this does (NotFound: no run).
 
         Every ingest that adds points raises a key's count in the same transaction, and a
         merge of chunks keeps the points as they were: (key, count, last_step, last_ts) per key
@@ -350,8 +351,7 @@ class Metrics:
         if keys is not None:
             stmt = stmt.where(t.c.key.in_(list(keys)))
         with self._engine.connect() as conn:
-            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-                return None
+            require_run(conn, run_id)
             return tuple(tuple(r) for r in conn.execute(stmt.order_by(t.c.key)))
 
     def summaries(self, run_id: str) -> list[MetricSummary]:
@@ -408,8 +408,7 @@ class Metrics:
         if end is not None:
             stmt = stmt.where(c.step_min <= end)
         with self._engine.connect() as conn:
-            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-                raise NotFound(f"no run {run_id!r}")
+            require_run(conn, run_id)
             rows = conn.execute(stmt.order_by(c.key, c.step_min, c.id)).all()
         # zlib and NumPy release the GIL: big reads decode their chunks on two threads.
         if len(rows) > 2:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from runyard.entities import SYSTEM_METRIC_PREFIX, RunStatus
 from runyard.errors import NotFound
+from runyard.store._exists import require_run
 from runyard.store.events import Events
 from runyard.store.tables import metric_summaries, runs
 
@@ -167,6 +168,7 @@ class RunState:
 
     def progress(self, run_id: str) -> ProgressInfo:
         with self._engine.connect() as conn:
+            require_run(conn, run_id)
             r = self._row(conn, run_id)
         status = RunStatus(r["status"])
         return ProgressInfo(
@@ -233,6 +235,7 @@ class RunState:
     def summary(self, run_id: str) -> dict[str, Any]:
         """The stored summary of an ended run; a live one while it runs."""
         with self._engine.connect() as conn:
+            require_run(conn, run_id)
             r = self._row(conn, run_id)
             if r["summary"] is not None:
                 stored: dict[str, Any] = r["summary"]

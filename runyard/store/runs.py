@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
+from runyard.store._exists import deleted_message
 from runyard.store._query import Order, parse_order
 from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
@@ -148,13 +149,6 @@ def _decode_cursor(cursor: str) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise BadRequest(f"invalid cursor {cursor!r}: pass back the next_cursor of a page")
     return offset
-
-
-def _deleted(run_id: str) -> str:
-    return (
-        f"run {run_id!r} was deleted: it is in the trash (`runyard restore {run_id}` "
-        "brings it back until `runyard gc` empties the trash)"
-    )
 
 
 def _escape_like(text: str) -> str:
@@ -348,7 +342,7 @@ class Runs:
             if row is None:
                 raise NotFound(f"no run {run_id!r}")
             if row.deleted_at is not None:
-                raise NotFound(_deleted(run_id), code="deleted")
+                raise NotFound(deleted_message(run_id), code="deleted")
             run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
             run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
             return run
@@ -400,7 +394,7 @@ class Runs:
             if done.rowcount == 0:  # never written back to life: a deleted run stays deleted
                 gone = conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first()
                 if gone:
-                    raise NotFound(_deleted(run_id), code="deleted")
+                    raise NotFound(deleted_message(run_id), code="deleted")
                 raise NotFound(f"no run {run_id!r}")
             if tags is not None:
                 conn.execute(run_tags.delete().where(run_tags.c.run_id == run_id))

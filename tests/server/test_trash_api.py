@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -127,3 +128,32 @@ def test_archived_experiments_leave_the_lists_and_come_back(client: TestClient) 
     assert client.patch("/api/experiments/nope", json={"archived": True}).status_code == 404
     bad = client.patch("/api/experiments/old", json={"archived": "yes"})
     assert bad.status_code == 422
+
+
+def test_nothing_of_a_trashed_run_is_served_but_its_restore(client: TestClient) -> None:
+    """Every route under /api/runs/{run_id} answers 404 once the run is in the trash (a fuzzer
+    found /attempts, /summary and /metrics still answering 200 with empty lists)."""
+    run = _run(client)
+    rid = run["id"]
+    r = client.post(
+        f"/api/runs/{rid}/metrics",
+        json={"metrics": {"loss": {"steps": [0], "values": [1.0]}}},
+    )
+    assert r.status_code < 300, r.text
+    _finish(client, rid)
+    assert client.delete(f"/api/runs/{rid}").status_code == 200
+    served = []
+    for path, ops in client.get("/openapi.json").json()["paths"].items():
+        if not path.startswith("/api/runs/{run_id}") or path.endswith("/restore"):
+            continue
+        url = re.sub(r"\{[^}]+\}", "x", path.replace("{run_id}", rid))
+        for method in ops:
+            if (method, path) == ("delete", "/api/runs/{run_id}"):
+                continue  # twice is a 409, tested above
+            body = None if method in ("get", "delete") else {}
+            r = client.request(method.upper(), url, json=body)
+            if r.status_code != 404 and not (r.status_code == 422 and body is not None):
+                served.append(f"{method.upper()} {path}: {r.status_code} {r.text[:80]}")
+            if r.status_code == 404 and path.count("{") == 1:
+                assert "trash" in r.json()["error"]["message"], (path, r.text)
+    assert served == [], "\n".join(served)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.web.conftest import DESKTOP, PHONE, Live, until
 
@@ -16,13 +17,20 @@ pytestmark = pytest.mark.browser
 def _x_at_middle(page: Page, card: Locator) -> str:
     """The x value the legend shows with the cursor in the middle of the chart."""
     over = card.locator(".u-over")
-    over.scroll_into_view_if_needed()
-    expect(over).to_be_visible()
-    box = over.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     value = card.locator(".u-legend .u-series").first.locator(".u-value")
-    return str(until(lambda: (value.inner_text().strip() or "").replace("--", ""), 10))
+
+    def read() -> str | None:
+        try:
+            over.scroll_into_view_if_needed(timeout=5000)
+            box = over.bounding_box(timeout=5000)
+            if box is None:
+                return None
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            return value.inner_text(timeout=2000).strip().replace("--", "") or None
+        except PlaywrightError:
+            return None  # the chart was drawn anew (a new axis, a resize) under us: look again
+
+    return str(until(read, 30))
 
 
 def _number(text: str) -> float:

@@ -9,22 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from runyard.errors import BadRequest, RunyardError
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
-from runyard.server.schemas import MAX_TAGS, Key, _In
+from runyard.server.schemas import MAX_TAGS, Key, RunId, _In
 from runyard.store import Store
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
 MAX_IDS = 10_000
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
 class BulkIn(_In):
-    ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_IDS)]
+    ids: Annotated[list[RunId], Field(min_length=1, max_length=MAX_IDS)]
     action: Literal["delete", "tag", "untag"]
     tag: Key | None = Field(default=None, description="The tag to add or remove (tag, untag).")
 

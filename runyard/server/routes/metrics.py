@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError, WithJsonSchema
 
 from runyard._names import BAD_NAME, name_problem
-from runyard.errors import BadRequest, NotFound, PayloadTooLarge, RunyardError
+from runyard.errors import BadRequest, PayloadTooLarge, RunyardError
 from runyard.server._chart_cache import ChartCache
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS, Digits
@@ -148,8 +148,6 @@ def read_metrics(
     if max_points is not None:  # a chart: small, asked for again and again
         cache_key = (run_id, tuple(sorted(set(wanted))) if wanted else None, start, end, max_points)
         version = store.metrics.version(run_id, cache_key[1])
-        if version is None:
-            raise NotFound(f"no run {run_id!r}")
         if (hit := cache.get(cache_key, version)) is not None:
             return Response(hit, media_type="application/json")
     if max_points is None:
