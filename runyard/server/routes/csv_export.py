@@ -1,6 +1,7 @@
 """CSV for spreadsheets and papers: the runs table (`/api/runs.csv`, the same filters as
 `/api/runs`, the columns asked for) and a run's full metric series
-(`/api/runs/{id}/metrics.csv`). Both stream: a page of runs or a chunk of points at a time."""
+(`/api/runs/{id}/metrics.csv`). Both stream from one query: a batch of runs or a chunk of
+points at a time."""
 
 from __future__ import annotations
 
@@ -92,14 +93,9 @@ def _lines(rows: Iterable[list[Any]]) -> Iterator[str]:
 
 def _run_rows(store: Store, query: RunQuery, columns: list[str]) -> Iterator[list[Any]]:
     yield columns
-    cursor = query.cursor
-    while True:
-        page = store.runs.list(RunQuery(**{**query.__dict__, "limit": PAGE, "cursor": cursor}))
-        for run in page.runs:
+    for page in store.runs.iter_all(query, PAGE):
+        for run in page:
             yield [_cell(_value(run, c)) for c in columns]
-        cursor = page.next_cursor
-        if cursor is None:
-            return
 
 
 def _csv(rows: Iterator[list[Any]], name: str) -> StreamingResponse:
