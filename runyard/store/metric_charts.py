@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from runyard.store import _codec, _tiles
 from runyard.store._exists import require_run
-from runyard.store.tables import metric_chunks, metric_tiles
+from runyard.store.tables import metric_chunks, metric_heads, metric_tiles
 
 ReadPoints = Callable[[str, Sequence[str], int | None, int | None], dict[str, Any]]
 
@@ -72,6 +72,29 @@ def _tiles_of_key(
     return _tiles.decode_many(blobs) if blobs else None
 
 
+def _heads(
+    conn: sa.Connection, run_id: str, keys: Sequence[str] | None
+) -> dict[str, tuple[list[int], list[bytes]]]:
+    """For each key whose every chunk has its head: the chunks' point counts and whole tiles,
+    in read order (step_min, then chunk id, as ``_tiles_of_key``). A key with a chunk of no
+    head (stored before tiles, or by a batch of runs) is left out: the general path reads it."""
+    c, h = metric_chunks.c, metric_heads.c
+    heads = sa.select(h.key, h["count"], h.whole).where(h.run_id == run_id)
+    chunks = sa.select(c.key, sa.func.count()).where(c.run_id == run_id)  # the index alone
+    if keys is not None:
+        heads = heads.where(h.key.in_(list(keys)))
+        chunks = chunks.where(c.key.in_(list(keys)))
+    out: dict[str, tuple[list[int], list[bytes]]] = {}
+    for key, count, whole in conn.execute(heads.order_by(h.key, h.step_min, h.chunk_id)).all():
+        counts, blobs = out.setdefault(key, ([], []))
+        counts.append(count)
+        blobs.append(whole)
+    # Counted after the heads were read: a chunk written in between makes the key read the
+    # general way, never a chart that misses it.
+    stored: dict[str, int] = {k: int(n) for k, n in conn.execute(chunks.group_by(c.key))}
+    return {k: v for k, v in out.items() if len(v[0]) == stored.get(k)}
+
+
 def read_chart(
     engine: sa.Engine,
     read_points: ReadPoints,
@@ -97,13 +120,27 @@ def read_chart(
     out: dict[str, tuple[Any, Any, Any]] = {}
     with engine.connect() as conn:
         require_run(conn, run_id)
+        # A whole series (a run's page) is sized and read from the heads where it can be.
+        heads = _heads(conn, run_id, keys) if start is None and end is None else {}
+        counted: list[tuple[str, int, int, int]] = [
+            (k, len(n), sum(n), sum((x + _tiles.TILE - 1) // _tiles.TILE for x in n))
+            for k, (n, _) in heads.items()
+        ]
+        if heads:
+            sizes = sizes.where(c.key.not_in(list(heads)))
         # Chunks, points and tiles before the window cuts: they choose the level.
-        counted = conn.execute(_window(sizes, start, end).group_by(c.key).order_by(c.key)).all()
-        for key, chunks, points, tiles in counted:
+        counted += [
+            (k, int(n), int(p), int(t))
+            for k, n, p, t in conn.execute(_window(sizes, start, end).group_by(c.key))
+        ]
+        for key, chunks, points, tiles in sorted(counted):
             found = None
             if int(points) > max_points and int(tiles) >= buckets:
                 whole = chunks >= 2 * buckets
-                found = _tiles_of_key(conn, run_id, key, start, end, whole)
+                if whole and key in heads:
+                    found = _tiles.decode_many(heads[key][1])
+                else:
+                    found = _tiles_of_key(conn, run_id, key, start, end, whole)
             if found is not None and len(found) >= buckets and int(found.count.sum()) > max_points:
                 out[key] = _tiles.downsample(found, max_points)
                 continue

@@ -21,6 +21,7 @@ from runyard.store.events import Events
 from runyard.store.tables import (
     metric_batches,
     metric_chunks,
+    metric_heads,
     metric_summaries,
     metric_tiles,
     runs,
@@ -127,12 +128,29 @@ def _insert_chunks(
                 "whole": _tiles.encode(_tiles.of_points(*points, size=len(steps))),
             }
         )
-    ids = conn.execute(
-        metric_chunks.insert().returning(metric_chunks.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
+    ids = list(
+        conn.execute(
+            metric_chunks.insert().returning(metric_chunks.c.id, sort_by_parameter_order=True),
+            rows,
+        ).scalars()
+    )
     conn.execute(
         metric_tiles.insert(),
         [{"chunk_id": i, **t} for i, t in zip(ids, tiles, strict=True)],
+    )
+    conn.execute(
+        metric_heads.insert(),
+        [
+            {
+                "run_id": run_id,
+                "key": r["key"],
+                "step_min": r["step_min"],
+                "chunk_id": i,
+                "count": r["count"],
+                "whole": t["whole"],
+            }
+            for i, r, t in zip(ids, rows, tiles, strict=True)
+        ],
     )
 
 

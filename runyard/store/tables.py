@@ -170,6 +170,28 @@ metric_tiles = sa.Table(
     sa.Column("whole", sa.LargeBinary, nullable=False),  # the chunk as one tile
 )
 
+# Each chunk as one tile again, in a narrow table clustered by (run, key, step): a chart of a
+# whole series (a run's page) reads its few thousand rows in one range scan, without visiting
+# the chunks' rows (about a page each) or their 256-point tiles. Written with the chunk.
+metric_heads = sa.Table(
+    "metric_heads",
+    metadata,
+    sa.Column("run_id", sa.String(RUN_ID_LEN), primary_key=True),
+    sa.Column("key", sa.String(KEY_LEN), primary_key=True),
+    sa.Column("step_min", sa.BigInteger, primary_key=True),
+    sa.Column(
+        "chunk_id",
+        BigId,
+        sa.ForeignKey("metric_chunks.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("whole", sa.LargeBinary, nullable=False),
+    sa.Index("ix_metric_heads_chunk_id", "chunk_id"),  # the cascade from a merged chunk
+    sqlite_with_rowid=False,
+)
+
 # Kept current on ingest so that lists, sorts and compare never read points.
 # A NULL `last` with count > 0 is a NaN: SQLite stores NaN as NULL.
 metric_summaries = sa.Table(

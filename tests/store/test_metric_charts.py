@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from runyard.store import Store, _codec, _tiles
 from runyard.store.metrics import Series
-from runyard.store.tables import metric_chunks, metric_tiles
+from runyard.store.tables import metric_chunks, metric_heads, metric_tiles
 
 Point = tuple[int, Any]  # (step, value); NaN as the string "nan" so that it compares
 
@@ -210,7 +210,8 @@ def test_tiles_stay_right_across_chunk_merges(store: Store) -> None:
     with store.engine.connect() as conn:
         chunks = conn.execute(sa.select(sa.func.count()).select_from(metric_chunks)).scalar()
         tiles = conn.execute(sa.select(sa.func.count()).select_from(metric_tiles)).scalar()
-    assert chunks == tiles == 1  # the old chunks' tiles went with them
+        heads = conn.execute(sa.select(sa.func.count()).select_from(metric_heads)).scalar()
+    assert chunks == tiles == heads == 1  # the old chunks' tiles and heads went with them
     assert all(stored == fresh for stored, fresh in _tiles_of_each_chunk(store, run.id))
     after = store.metrics.chart(run.id, ["k"], None, None, 24)["k"]
     for got in (before, after):
@@ -261,4 +262,39 @@ def test_a_run_of_many_chunks_is_charted_from_one_tile_per_chunk(store: Store) -
     got = store.metrics.chart(run.id, ["k"], None, None, 40)["k"]
     assert {42.0, -42.0} <= set(got.values.tolist()) and got.steps[-1] == 29_999
     _check(store, run.id, None, None, 40)
+    _check(store, run.id, 1_234, 25_678, 40)
+
+
+def test_a_whole_series_is_read_from_the_heads_and_only_when_every_chunk_has_one(
+    store: Store,
+) -> None:
+    run = store.runs.create(experiment="e")
+    steps = np.arange(30_000, dtype=np.int64)
+    values = np.sin(steps / 700.0)
+    for i in range(0, 30_000, 100):  # 300 chunks, each with its head
+        sl = slice(i, i + 100)
+        store.metrics.ingest(run.id, [Series("k", steps[sl], values[sl], steps[sl] * 0.1)])
+    h = metric_heads.c
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(metric_heads)).scalar() == 300
+    before = store.metrics.chart(run.id, ["k"], None, None, 40)["k"]
+    # A head that says otherwise shows through: the whole series is read from the heads...
+    planted = _tiles.of_points(
+        np.array([5_000, 5_099], dtype=np.int64), np.array([1000.0, 0.0]), np.zeros(2), size=2
+    )
+    with store.engine.begin() as conn:
+        conn.execute(
+            metric_heads.update()
+            .where(h.run_id == run.id, h.step_min == 5_000)
+            .values(whole=_tiles.encode(planted))
+        )
+    assert 1000.0 in store.metrics.chart(run.id, ["k"], None, None, 40)["k"].values
+    # ... and a chunk without its head sends the key the general way, which reads the tiles.
+    with store.engine.begin() as conn:
+        conn.execute(metric_heads.delete().where(h.run_id == run.id, h.step_min == 5_000))
+    after = store.metrics.chart(run.id, ["k"], None, None, 40)["k"]
+    assert after.steps.tolist() == before.steps.tolist()
+    assert after.values.tolist() == before.values.tolist()
+    _check(store, run.id, None, None, 40)
+    # A zoom never reads the heads.
     _check(store, run.id, 1_234, 25_678, 40)

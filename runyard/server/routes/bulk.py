@@ -20,6 +20,7 @@ from runyard.store import Store
 router = APIRouter(tags=["runs"], responses=ERRORS)
 MAX_IDS = 10_000
 
+
 class BulkIn(_In):
     ids: Annotated[list[RunId], Field(min_length=1, max_length=MAX_IDS)]
     action: Literal["delete", "tag", "untag"]
