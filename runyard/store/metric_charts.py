@@ -10,6 +10,8 @@ tiles than buckets (a deep zoom) is downsampled from its points, under the same 
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,27 +74,35 @@ def _tiles_of_key(
     return _tiles.decode_many(blobs) if blobs else None
 
 
-def _heads(
-    conn: sa.Connection, run_id: str, keys: Sequence[str] | None
-) -> dict[str, tuple[list[int], list[bytes]]]:
-    """For each key whose every chunk has its head: the chunks' point counts and whole tiles,
+def _heads(conn: sa.Connection, run_id: str, keys: Sequence[str] | None) -> dict[str, Any]:
+    """For each key whose every chunk has its head: the chunks as one tile each (``Tiles``),
     in read order (step_min, then chunk id, as ``_tiles_of_key``). A key with a chunk of no
     head (stored before tiles, or by a batch of runs) is left out: the general path reads it."""
     c, h = metric_chunks.c, metric_heads.c
-    heads = sa.select(h.key, h["count"], h.whole).where(h.run_id == run_id)
+    heads = sa.select(h.key, h.whole).where(h.run_id == run_id)
     chunks = sa.select(c.key, sa.func.count()).where(c.run_id == run_id)  # the index alone
     if keys is not None:
         heads = heads.where(h.key.in_(list(keys)))
         chunks = chunks.where(c.key.in_(list(keys)))
-    out: dict[str, tuple[list[int], list[bytes]]] = {}
-    for key, count, whole in conn.execute(heads.order_by(h.key, h.step_min, h.chunk_id)).all():
-        counts, blobs = out.setdefault(key, ([], []))
-        counts.append(count)
-        blobs.append(whole)
+    grouped: Any
+    if keys is not None and len(keys) == 1:  # a chart's usual read: one key, no key column
+        blobs = (
+            conn.execute(heads.with_only_columns(h.whole).order_by(h.step_min, h.chunk_id))
+            .scalars()
+            .all()
+        )
+        grouped = [(keys[0], blobs)] if blobs else []
+    else:
+        rows = conn.execute(heads.order_by(h.key, h.step_min, h.chunk_id)).all()
+        grouped = [
+            (k, [r[1] for r in g]) for k, g in itertools.groupby(rows, operator.itemgetter(0))
+        ]
     # Counted after the heads were read: a chunk written in between makes the key read the
     # general way, never a chart that misses it.
     stored: dict[str, int] = {k: int(n) for k, n in conn.execute(chunks.group_by(c.key))}
-    return {k: v for k, v in out.items() if len(v[0]) == stored.get(k)}
+    return {
+        key: _tiles.decode_many(blobs) for key, blobs in grouped if len(blobs) == stored.get(key)
+    }
 
 
 def read_chart(
@@ -123,8 +133,8 @@ def read_chart(
         # A whole series (a run's page) is sized and read from the heads where it can be.
         heads = _heads(conn, run_id, keys) if start is None and end is None else {}
         counted: list[tuple[str, int, int, int]] = [
-            (k, len(n), sum(n), sum((x + _tiles.TILE - 1) // _tiles.TILE for x in n))
-            for k, (n, _) in heads.items()
+            (k, len(t), int(t.count.sum()), int(((t.count + _tiles.TILE - 1) // _tiles.TILE).sum()))
+            for k, t in heads.items()
         ]
         if heads:
             sizes = sizes.where(c.key.not_in(list(heads)))
@@ -138,7 +148,7 @@ def read_chart(
             if int(points) > max_points and int(tiles) >= buckets:
                 whole = chunks >= 2 * buckets
                 if whole and key in heads:
-                    found = _tiles.decode_many(heads[key][1])
+                    found = heads[key]
                 else:
                     found = _tiles_of_key(conn, run_id, key, start, end, whole)
             if found is not None and len(found) >= buckets and int(found.count.sum()) > max_points:
