@@ -100,7 +100,7 @@ def roc_curve(y_true: Any, y_score: Any) -> tuple[FloatArray, FloatArray, FloatA
     """(fpr, tpr, thresholds) at every distinct score, from (0, 0) — as scikit-learn's."""
     y = np.asarray(y_true).astype(np.float64)
     s = np.asarray(y_score, dtype=np.float64)
-    order = np.argsort(-s, kind="mergesort")
+    order = np.argsort(-s)  # ties are summed as one threshold below: their order is moot
     s, y = s[order], y[order]
     last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
     tps = np.cumsum(y)[last]

@@ -20,16 +20,27 @@ WORST = 20
 RUN_METRICS = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "dice", "iou")
 
 
+def _lowest(values: Any, k: int) -> Any:
+    """The indices of the k lowest values, ties in index order: a stable argsort's first k,
+    without sorting them all (NaN last, as argsort puts it)."""
+    if values.size > k:
+        kth = np.partition(values, k - 1)[k - 1]
+        if not np.isnan(kth):
+            near = np.flatnonzero(values <= kth)  # every tie of the k-th, in index order
+            return near[np.argsort(values[near], kind="stable")][:k]
+    return np.argsort(values, kind="stable")[:k]
+
+
 def _worst(arrays: dict[str, Any], report: dict[str, Any]) -> list[dict[str, Any]]:
     ids = arrays["ids"]
     if report["kind"] == "segmentation":
         score = np.asarray(report["per_image"]["dice"])
-        order = np.argsort(score, kind="stable")[:WORST]
+        order = _lowest(score, WORST)
         return [{"id": str(ids[i]), "dice": float(score[i])} for i in order]
     y, s = arrays["y_true"], arrays["y_score"]
     # The probability given to the true class: the lowest are the most wrong.
     p_true = np.where(y == 1, s, 1.0 - s) if s.ndim == 1 else s[np.arange(y.size), y]
-    order = np.argsort(p_true, kind="stable")[:WORST]
+    order = _lowest(p_true, WORST)
     return [
         {"id": str(ids[i]), "label": int(y[i]), "score_of_label": float(p_true[i])} for i in order
     ]
