@@ -122,16 +122,21 @@ def report_endpoint(n: int) -> None:
         settings = Settings(home=Path(tmp))
         store = Store.open(settings.db_url, settings.runs_dir, migrate=True)
         with TestClient(create_app(settings, store)) as client:
-            run = client.post("/api/runs", json={"name": "bench"}).json()
-            y = rng.integers(0, 2, n)
-            arrays = predictions.build(y_true=y, y_score=rng.random(n))
-            predictions.write(Path(run["run_dir"]), "test", arrays)
-            url = f"/api/runs/{run['id']}/evaluation"
-            first = timed(lambda: client.get(url), 1)
-            again = timed(lambda: client.get(url), 5)
+            firsts = []
+            for i in range(4):  # the first run also pays the server's import of its libraries
+                run = client.post("/api/runs", json={"name": f"bench-{i}"}).json()
+                y = rng.integers(0, 2, n)
+                arrays = predictions.build(y_true=y, y_score=rng.random(n))
+                predictions.write(Path(run["run_dir"]), "test", arrays)
+                url = f"/api/runs/{run['id']}/evaluation"
+                firsts.append(timed(lambda: client.get(url), 1))  # noqa: B023
+            again = timed(lambda: client.get(url), 5)  # noqa: B023
         store.close()
-    print(f"GET /evaluation, {n:,} predictions: first (computes) {first * 1000:.0f} ms, "
-          f"cached {again * 1000:.1f} ms (target ≤ 100 ms)")  # fmt: skip
+    first = statistics.median(firsts[1:])
+    print(f"GET /evaluation, {n:,} predictions: first read (computes the report), median of "
+          f"{len(firsts) - 1} runs {first * 1000:.0f} ms (the server's very first: "
+          f"{firsts[0] * 1000:.0f} ms, importing MONAI and torch); cached {again * 1000:.1f} ms "
+          f"(target ≤ 100 ms)")  # fmt: skip
 
 
 def main() -> None:
