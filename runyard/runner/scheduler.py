@@ -330,32 +330,42 @@ class Scheduler:
         )
         if run_dir.is_dir():
             self.store.run_files.scan(launch.run_id, run_dir)
+        self._decide(launch.run_id, launch.attempt, spec, run_dir, status, verdict.reason, failure)
+
+    def _decide(
+        self,
+        run_id: str,
+        number: int,
+        spec: JobSpec,
+        run_dir: Path,
+        status: AttemptStatus,
+        why: str,
+        failure: FailureClass | None,
+    ) -> None:
+        """The run's fate once its attempt ``number`` has ended as ``status`` (``why``)."""
         if status is AttemptStatus.SUCCEEDED:
-            self._end_run(launch.run_id, RunStatus.COMPLETED, None, (spec, run_dir))
+            self._end_run(run_id, RunStatus.COMPLETED, None, (spec, run_dir))
         elif status is AttemptStatus.CANCELLED:
-            if cancel:  # rollback requested
-                self._rollback(launch.run_id, launch.attempt, run_dir)
-            end_as, why = self.store.jobs.stop_ending(launch.run_id)  # cancelled, or pruned
-            self._end_run(launch.run_id, end_as, why, (spec, run_dir))
-        elif policy.should_retry(spec, status, launch.attempt, failure):
-            delay = policy.retry_delay(spec, launch.attempt)
-            reason = f"attempt {launch.attempt} {verdict.reason}; retrying in {delay:.1f} s"
-            self.store.jobs.set_retrying(launch.run_id, time.time() + delay, reason)
-            self.store.events.emit("status", launch.run_id, status="retrying", reason=reason)
+            if self.store.jobs.cancel_flags(run_id):  # rollback requested
+                self._rollback(run_id, number, run_dir)
+            end_as, reason = self.store.jobs.stop_ending(run_id)  # cancelled, or pruned
+            self._end_run(run_id, end_as, reason, (spec, run_dir))
+        elif policy.should_retry(spec, status, number, failure):
+            delay = policy.retry_delay(spec, number)
+            reason = f"attempt {number} {why}; retrying in {delay:.1f} s"
+            self.store.jobs.set_retrying(run_id, time.time() + delay, reason)
+            self.store.events.emit("status", run_id, status="retrying", reason=reason)
         elif failure is FailureClass.CANNOT_START:
             self._end_run(
-                launch.run_id,
+                run_id,
                 RunStatus.FAILED,
-                f"{verdict.reason} (attempt {launch.attempt}; a configuration error: not retried)",
+                f"{why} (attempt {number}; a configuration error: not retried)",
                 (spec, run_dir),
             )
         else:
             left = "no retries left" if status in policy.FAILURE_CLASS else "not retried"
             self._end_run(
-                launch.run_id,
-                RunStatus.FAILED,
-                f"attempt {launch.attempt} {verdict.reason}; {left}",
-                (spec, run_dir),
+                run_id, RunStatus.FAILED, f"attempt {number} {why}; {left}", (spec, run_dir)
             )
 
     def _end_run(
@@ -425,6 +435,20 @@ class Scheduler:
                 live,
                 outcome or Outcome(None, None, lost=True, detail="lost while the server was down"),
             )
+        # A server killed after an attempt's end was stored but before its run's was left the
+        # run `running` with no live attempt: decide it now from what the attempt recorded.
+        for attempt in self.store.jobs.ended_while_running():
+            run = self.store.runs.get(attempt.run_id)
+            spec = JobSpec.from_dict(run.spec or {"command": []})
+            why = attempt.reason or attempt.status.value
+            failure = FailureClass.CANNOT_START if why.startswith("cannot start:") else None
+            log.info("settling %s: attempt %d ended while the server was down", run.id,
+                     attempt.number)  # fmt: skip
+            run_dir = Path(run.run_dir)
+            if run_dir.is_dir():  # what the kill may have cut short: its last lines and files
+                self.capture.scan(run.id, run_dir, spec, attempt.number, run.created_at, final=True)
+                self.store.run_files.scan(run.id, run_dir)  # its checkpoints, to resume from
+            self._decide(run.id, attempt.number, spec, run_dir, attempt.status, why, failure)
         self.store.jobs.requeue_unlaunched()
 
     def _launch_of(self, attempt: Attempt, spec: JobSpec, run_dir: Path) -> Launch:

@@ -222,6 +222,31 @@ class Jobs:
             ).all()
         return [_to_attempt(r) for r in rows]
 
+    def ended_while_running(self) -> list[Attempt]:
+        """The last attempt of each job run still `running` whose attempt has ended: what a
+        server killed between storing an attempt's end and its run's leaves behind."""
+        last = (
+            sa.select(attempts.c.run_id, sa.func.max(attempts.c.number).label("number"))
+            .group_by(attempts.c.run_id)
+            .subquery()
+        )
+        stmt = (
+            sa.select(attempts)
+            .join(
+                last,
+                sa.and_(attempts.c.run_id == last.c.run_id, attempts.c.number == last.c.number),
+            )
+            .join(runs, runs.c.id == attempts.c.run_id)
+            .where(
+                runs.c.status == RunStatus.RUNNING.value,
+                runs.c.spec.is_not(None),
+                runs.c.deleted_at.is_(None),
+                attempts.c.status.not_in(LIVE_ATTEMPT),
+            )
+        )
+        with self._engine.connect() as conn:
+            return [_to_attempt(r) for r in conn.execute(stmt).all()]
+
     def attempts(self, run_id: str) -> list[Attempt]:
         with self._engine.connect() as conn:
             require_run(conn, run_id)

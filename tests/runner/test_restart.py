@@ -92,3 +92,48 @@ def test_a_pid_whose_start_time_differs_is_not_ours() -> None:
     assert _is_ours(Handle(me.pid, me.create_time()))
     assert not _is_ours(Handle(me.pid, me.create_time() - 5.0))  # pid reused by another process
     assert not _is_ours(Handle(None, None))
+
+
+def test_a_run_whose_attempt_ended_before_a_kill_is_decided_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """A server killed after an attempt's end was stored but before its run's left the run
+    `running` with no live attempt, for good (the chaos test caught it, 2 runs in 5): the next
+    start decides such runs from what their attempt recorded."""
+    import sqlalchemy as sa
+
+    home = tmp_path / "home"
+    first = ServerProcess(home, "--slots", "4").wait_ready()
+    url = first.url
+    try:
+        ok = httpx.post(f"{url}/api/runs", json={"command": ["/bin/true"]}).json()["id"]
+        flaky = httpx.post(
+            f"{url}/api/runs",
+            json={"command": ["/bin/sh", "-c", "exit 3"], "max_retries": 1, "retry_delay_s": 0.1},
+        ).json()["id"]
+        _wait(lambda: _run(url, ok)["status"] == "completed")
+        _wait(lambda: _run(url, flaky)["status"] == "failed")
+    finally:
+        first.stop()
+    # The state the kill leaves: each run's last attempt ended, the runs still `running`.
+    engine = sa.create_engine(f"sqlite:///{home / 'runyard.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE runs SET status = 'running', ended_at = NULL, summary = NULL, reason = NULL "
+            "WHERE id IN (?, ?)",
+            (ok, flaky),
+        )
+        # the flaky one as after its first attempt: one retry left
+        conn.exec_driver_sql("DELETE FROM attempts WHERE run_id = ? AND number = 2", (flaky,))
+    engine.dispose()
+    second = ServerProcess(home, "--slots", "4").wait_ready()
+    try:
+        url = second.url
+        done = _wait(lambda: _run(url, ok) if _run(url, ok)["status"] != "running" else None)
+        assert done["status"] == "completed" and done["ended_at"] is not None, done
+        assert [a["status"] for a in _attempts(url, ok)] == ["succeeded"]
+        again = _wait(lambda: _run(url, flaky) if _run(url, flaky)["status"] == "failed" else None)
+        assert [a["status"] for a in _attempts(url, flaky)] == ["failed", "failed"], again
+        assert "no retries left" in again["reason"], again
+    finally:
+        second.stop()
