@@ -16,10 +16,9 @@ import sqlalchemy as sa
 
 from runyard.entities import RunStatus
 from runyard.store.events import Events
-from runyard.store.run_state import RunState
+from runyard.store.run_state import LOST, RunState
 from runyard.store.tables import runs
 
-LOST = "lost: no heartbeat since "
 # No job spec: SQL NULL, or the JSON null that a JSON column stores for None.
 _TRACKED = sa.or_(runs.c.spec.is_(None), sa.cast(runs.c.spec, sa.Text) == "null")
 WRITE_EVERY_S = 5.0  # a run that delivers many times a second updates its row at this pace

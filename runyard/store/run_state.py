@@ -17,6 +17,9 @@ from runyard.store.events import Events
 from runyard.store.tables import metric_summaries, runs
 
 PROGRESS_LOG_LEN = 20  # (epoch, time) pairs kept for the ETA
+# The reason of a tracked-only run failed for want of heartbeats (heartbeats.py): a guess,
+# which the run's own client overrules when it reports its end after all.
+LOST = "lost: no heartbeat since "
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class RunState:
             if stopped_at_epoch is not None:
                 values["stopped_at_epoch"] = stopped_at_epoch
             ended = RunStatus(r["status"]).is_terminal()
+            if ended and r["spec"] is None and (r["reason"] or "").startswith(LOST):
+                ended = False  # its client's word on its end wins over our guess
             if ended or (r["spec"] is not None and not by_runner):
                 if not ended:
                     conn.execute(runs.update().where(runs.c.id == run_id).values(**values))

@@ -319,6 +319,7 @@ class Runs:
                     metric_goals={},
                     created_at=began,
                     started_at=run.started_at,
+                    heartbeat_at=now if status is RunStatus.RUNNING else None,  # alive now
                     updated_at=now,
                     sweep_id=run.sweep_id,
                     trial=run.trial,

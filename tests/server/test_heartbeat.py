@@ -54,6 +54,23 @@ def test_a_silent_tracked_run_is_lost_and_a_point_brings_it_back(
     assert kinds[-1][0:2] == ("status", "running") and "alive again" in str(kinds[-1][2])
 
 
+def test_a_lost_run_whose_script_reports_its_end_takes_that_end(
+    client: TestClient, store: Store
+) -> None:
+    """A script silent past its timeout (stopped by a debugger, a server out of reach) that
+    then finishes: its own word wins over the guess, and a backdated run is not lost at once."""
+    hour_ago = time.time() - 3600
+    run_id = client.post("/api/runs", json={"started_at": hour_ago}).json()["id"]
+    assert store.heartbeats.sweep(300.0) == []  # it began an hour ago but is alive now
+    client.post(f"/api/runs/{run_id}/heartbeat", json={"timeout_s": 0.2})
+    _until(lambda: store.heartbeats.sweep(300.0) or _status(client, run_id) == "failed")
+    done = client.post(f"/api/runs/{run_id}/finish", json={"status": "completed"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["reason"]) == ("completed", None)
+    again = client.post(f"/api/runs/{run_id}/finish", json={"status": "failed"})
+    assert again.json()["status"] == "completed"  # an end that was reported stays
+
+
 def test_heartbeat_route_sets_the_runs_own_timeout(client: TestClient, store: Store) -> None:
     run_id = client.post("/api/runs", json={}).json()["id"]
     beat = client.post(f"/api/runs/{run_id}/heartbeat", json={"timeout_s": 0.2})

@@ -46,12 +46,18 @@ def get_run(store: Store, run_id: str) -> Run:
 
 def active_id(store: Store, run_id: str) -> str:
     """The id of a run that may be written to, in one query: refused when it is unknown, or
-    when MLflow's client deleted it (or its experiment)."""
+    when MLflow's client deleted it (or its experiment).
+
+    MLflow's client sends no heartbeat, so a write is its sign of life (heartbeats.py): a run
+    that logs past the heartbeat timeout is not lost, and one marked lost comes back.
+    """
     state = store.mlflow.run_state(run_id)
     if state == "missing":
         raise missing(f"Run with id={run_id} not found")
     if state == "deleted":
         raise invalid(f"The run {run_id} must be in the 'active' state. Current state is deleted.")
+    if store.heartbeats.due(run_id):
+        store.heartbeats.beat(run_id)
     return run_id
 
 
@@ -112,9 +118,9 @@ def create(body: Body, store: StoreDep) -> dict[str, Any]:
     if body.get("user_id") and USER_TAG not in tags:
         tags[USER_TAG] = str(body["user_id"])
     start = body.get("start_time")
+    started = time_in(start, "start_time") if start is not None else None  # before any write
     run = store.runs.create(experiment=exp.name, name=name, status=RunStatus.RUNNING)
-    if start is not None:
-        started = time_in(start, "start_time")
+    if started is not None:
         store.mlflow.set_run_fields(run.id, created_at=started, started_at=started)
     tags.pop(RUN_NAME_TAG, None)
     write(store, run.id, {}, tags)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from runyard.entities import RunStatus
 from runyard.store import Store
+from runyard.store.tables import runs
 
 API = "/api/2.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts/artifacts"
@@ -244,3 +246,24 @@ def test_times_that_no_date_can_hold_are_invalid(client: TestClient) -> None:
     assert client.get(f"/api/runs/{run_id}").json()["status"] == "running"  # nothing changed
     assert client.get("/api/runs").status_code == 200
     assert client.get("/api/export").status_code == 200
+
+
+def test_an_mlflow_run_is_alive_while_its_client_writes(client: TestClient, store: Store) -> None:
+    """MLflow's client sends no heartbeat: each write is its sign of life. A run created with
+    a start in the past (an import) is not lost at once, one that keeps logging past the
+    timeout stays running, and a client's FINISHED wins over a `lost` verdict."""
+    run_id = _run(client)  # started at 1970-01-01T00:00:01
+    assert store.heartbeats.sweep(300.0) == []
+    store.heartbeats._written.clear()  # as if its last write were long ago
+    with store.engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.id == run_id).values(heartbeat_at=1.0))
+    assert client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "a", "value": 1})
+    assert store.heartbeats.sweep(300.0) == []
+    assert store.runs.get(run_id).status is RunStatus.RUNNING
+    with store.engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.id == run_id).values(heartbeat_at=1.0))
+    assert store.heartbeats.sweep(300.0) == [run_id]  # silent past its timeout: lost
+    done = {"run_id": run_id, "status": "FINISHED", "end_time": 5000}
+    info = client.post(f"{API}/runs/update", json=done).json()["run_info"]
+    assert (info["status"], info["end_time"]) == ("FINISHED", 5000)
+    assert store.runs.get(run_id).reason is None
