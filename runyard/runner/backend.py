@@ -43,6 +43,14 @@ class Handle:
     pid: int | None
     pid_start_time: float | None
     ref: str | None = None
+    running: bool = True  # False: in the backend's own queue, until `poll` says `Running`
+
+
+@dataclass(frozen=True)
+class Running:
+    """What `poll` answers once an attempt that waited in the backend's queue runs."""
+
+    since: float
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Outcome:
     timed_out: bool = False
     cancelled: bool = False
     lost: bool = False
+    unstarted: bool = False  # it never ran (it waited too long in the backend's queue)
     ended_at: float | None = None
     detail: str | None = None
 
@@ -65,8 +74,9 @@ class Backend(Protocol):
         """Start the attempt; call ``on_exit`` (from any thread) once it has ended."""
         ...
 
-    def poll(self, launch: Launch, handle: Handle) -> Outcome | None:
-        """The outcome once the attempt has ended, None while it runs."""
+    def poll(self, launch: Launch, handle: Handle) -> Outcome | Running | None:
+        """The outcome once the attempt has ended, else `Running` or None while it runs
+        (a backend whose starts may wait in its own queue says `Running` once it runs)."""
         ...
 
     def stop(self, launch: Launch, handle: Handle) -> None:

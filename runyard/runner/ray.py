@@ -8,6 +8,11 @@ timed out). Logs are tailed into `logs/attempt-N.log` as they come, and replaced
 whole log once the job ended. Ray forgets its jobs when its head restarts: an attempt Ray
 no longer knows is `lost`, and so is one in a state this module does not know.
 
+Ray is handed an attempt more than it has room for per slot (ray_cluster.QUEUE_AHEAD), so
+the next starts as soon as a slot frees: such an attempt is `starting` until a poll sees it
+run, and its timeout counts from then (Ray's own start time is the submission's). One that
+Ray gave up waiting for (NEVER_STARTED) goes back to runyard's queue, not counted as a try.
+
 `ray` is imported on first use only (the `ray` extra).
 """
 
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.runner.backend import Handle, Launch, Outcome
+from runyard.runner.backend import Handle, Launch, Outcome, Running
 from runyard.runner.ray_cluster import ClusterView, auth_headers, read_cluster
 from runyard.runner.resources import Resources
 
@@ -41,6 +46,9 @@ NODE_OWNED = frozenset({"CUDA_VISIBLE_DEVICES"})
 # Relative: inside the job's working dir on its node. Ray unpacks one working dir for all
 # jobs from the same folder, so each attempt has a scratch of its own in it.
 SCRATCH_RUN_DIR = "runyard-run"
+# Ray fails a job that waited in its queue past RAY_JOB_START_TIMEOUT_SECONDS (15 min by
+# default) with this: it never ran, so it goes back to runyard's queue at no retry's cost.
+NEVER_STARTED = "JOB_SUPERVISOR_ACTOR_START_TIMEOUT"
 
 
 def submission_id(launch: Launch) -> str:
@@ -59,8 +67,11 @@ class JobState:
     end_ms: int | None = None
 
 
-def outcome_of(state: JobState, timeout_s: float | None) -> Outcome | None:
-    """The attempt's outcome from Ray's words, None while it waits or runs."""
+def outcome_of(
+    state: JobState, timeout_s: float | None, began: float | None = None
+) -> Outcome | None:
+    """The attempt's outcome from Ray's words, None while it waits or runs. `began`: when it
+    was first seen running (Ray's own start time is that of the submission)."""
     ended = state.end_ms / 1000 if state.end_ms else None
     why = f"Ray: {state.error_type + ': ' if state.error_type else ''}{state.message or ''}"
     match state.status:
@@ -69,9 +80,13 @@ def outcome_of(state: JobState, timeout_s: float | None) -> Outcome | None:
         case "SUCCEEDED":
             return Outcome(0, None, ended_at=ended)
         case "STOPPED":
-            ran = (state.end_ms or 0) - (state.start_ms or 0)
-            timed_out = timeout_s is not None and ran >= timeout_s * 1000 * 0.99
+            start = began if began is not None else (state.start_ms or 0) / 1000
+            ran = (ended or 0) - start
+            timed_out = timeout_s is not None and ran >= timeout_s * 0.99
             return Outcome(None, None, timed_out=timed_out, cancelled=not timed_out, ended_at=ended)
+        case "FAILED" if state.error_type == NEVER_STARTED:
+            detail = why.strip()
+            return Outcome(None, None, lost=True, unstarted=True, ended_at=ended, detail=detail)
         case "FAILED" if state.exit_code is not None:
             code = state.exit_code
             return Outcome(code if code >= 0 else None, -code if code < 0 else None, ended_at=ended)
@@ -114,6 +129,7 @@ class RayBackend:
         self._client_obj: JobSubmissionClient | None = None
         self._lock = threading.Lock()
         self._timers: dict[str, threading.Timer] = {}
+        self._began: dict[str, float] = {}  # when each job was first seen running
 
     # --- the cluster ----------------------------------------------------------------------
 
@@ -155,19 +171,28 @@ class RayBackend:
     def start(self, launch: Launch, on_exit: Callable[[], None]) -> Handle:
         client = self._client()
         sid = submission_id(launch)
+        running = False  # Ray queues it until a node has room: `poll` says when it runs
         try:
             try:
-                client.get_job_info(sid)
-                log.info("%s is already on Ray: not submitted again", sid)
+                state = _state(client.get_job_info(sid))
             except RuntimeError as exc:
                 if not _is_missing(exc):
                     raise
                 self._submit(client, launch, sid)
+            else:
+                if state.status == "FAILED" and state.error_type == NEVER_STARTED:
+                    client.delete_job(sid)  # a leftover of a wait that timed out: anew
+                    self._submit(client, launch, sid)
+                else:
+                    log.info("%s is already on Ray: not submitted again", sid)
+                    running = state.status != "PENDING"
+                    if running and state.start_ms:
+                        self._began.setdefault(sid, state.start_ms / 1000)
         except Exception as exc:
             self._unreachable(exc)
             raise
         self._watch(launch, sid, on_exit, time.time())
-        return Handle(pid=None, pid_start_time=None, ref=sid)
+        return Handle(pid=None, pid_start_time=None, ref=sid, running=running)
 
     def _submit(self, client: JobSubmissionClient, launch: Launch, sid: str) -> None:
         client.submit_job(
@@ -179,7 +204,7 @@ class RayBackend:
             metadata={"runyard_run": launch.run_id, "runyard_attempt": str(launch.attempt)},
         )
 
-    def poll(self, launch: Launch, handle: Handle) -> Outcome | None:
+    def poll(self, launch: Launch, handle: Handle) -> Outcome | Running | None:
         sid = handle.ref or submission_id(launch)
         try:
             info = self._client().get_job_info(sid)
@@ -196,11 +221,19 @@ class RayBackend:
             self._unreachable(exc)
             return None  # unreachable for now: it is still ours, ask again later
         state = _state(info)
-        outcome = outcome_of(state, launch.timeout_s)
+        if state.status == "RUNNING" and sid not in self._began:
+            # first seen running now, unless it was already (adopted after a restart)
+            known = state.start_ms if handle.running else None
+            self._began[sid] = known / 1000 if known else time.time()
+        outcome = outcome_of(state, launch.timeout_s, self._began.get(sid))
         if outcome is None:
             self._stop_if_due(launch, sid, state)
-            return None
+            return Running(self._began[sid]) if state.status == "RUNNING" else None
         self._forget(sid)
+        if outcome.unstarted:
+            with contextlib.suppress(Exception):  # else the next start deletes it
+                self._client().delete_job(sid)
+            return outcome
         self._save_log(launch, sid)
         return outcome
 
@@ -225,6 +258,8 @@ class RayBackend:
         if outcome_of(state, launch.timeout_s) is not None:
             return False
         started = state.start_ms / 1000 if state.start_ms else time.time()
+        if state.status == "RUNNING" and handle.running:
+            self._began.setdefault(sid, started)
         self._watch(launch, sid, on_exit, started)
         return True
 
@@ -312,14 +347,16 @@ class RayBackend:
         os.replace(tmp, path)
 
     def _stop_if_due(self, launch: Launch, sid: str, state: JobState) -> None:
-        if launch.timeout_s is None or state.status != "RUNNING" or not state.start_ms:
+        began = self._began.get(sid)
+        if launch.timeout_s is None or state.status != "RUNNING" or began is None:
             return
-        if time.time() - state.start_ms / 1000 >= launch.timeout_s:
+        if time.time() - began >= launch.timeout_s:
             log.info("%s timed out after %g s: stopping it", sid, launch.timeout_s)
             with contextlib.suppress(Exception):
                 self._client().stop_job(sid)
 
     def _forget(self, sid: str) -> None:
+        self._began.pop(sid, None)
         with self._lock:
             timer = self._timers.pop(sid, None)
         if timer is not None:

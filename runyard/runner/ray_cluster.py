@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from runyard.runner.resources import Resources
 
 READ_TIMEOUT_S = 5.0
+# Ray is handed one attempt more than it has room for per slot (see resources.py): it
+# starts the next the moment one ends, so a queue of short jobs runs at Ray's own pace.
+QUEUE_AHEAD = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def ray_backend(settings: Settings, resources: Resources) -> RayBackend:
     """The Ray backend of these settings; `resources` are sized by the cluster once read."""
     from runyard.runner.ray import RayBackend
 
+    resources.ahead = QUEUE_AHEAD
     resources.resize(0, 0)
     resources.known = False
     resources.where = f"the Ray cluster at {settings.ray_address} (not read yet)"

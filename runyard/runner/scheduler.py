@@ -9,6 +9,7 @@ is really running (re-adopting live shims, reading exit files written while it w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shlex
@@ -25,12 +26,13 @@ from runyard.capture import Capture
 from runyard.config import Settings
 from runyard.entities import Attempt, AttemptStatus, FailureClass, JobSpec, RunStatus
 from runyard.runner import checklist, policy
-from runyard.runner.backend import Backend, Handle, Launch, Outcome
+from runyard.runner.backend import Backend, Handle, Launch, Outcome, Running
 from runyard.runner.resources import Resources
 from runyard.store import Store, faults
 
 log = logging.getLogger("runyard.scheduler")
 SAFETY_POLL_S = 5.0
+QUEUED_POLL_S = 1.0  # while an attempt waits in its backend's own queue (Ray)
 FAULT_RETRY_S = 1.0  # after a pass refused by a full disk or a busy database
 RESUME_SLOT = "{resume_from}"  # left in the argv for the node's entrypoint to fill in
 
@@ -111,6 +113,8 @@ class Scheduler:
         # a cluster (Ray) may grow or come back: read it again every few seconds
         cluster = any(getattr(b, "refresh", None) is not None for b, _ in self.backends.values())
         waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
+        if any(not live.handle.running for live in self._live.values()):
+            waits.append(QUEUED_POLL_S)  # in a backend's queue: noticed soon once it runs
         if self.idle_poll_s is not None:
             waits.append(self.idle_poll_s)
         due = self.store.jobs.next_retry_at()
@@ -127,12 +131,18 @@ class Scheduler:
     def tick(self) -> None:
         for key, live in list(self._live.items()):
             outcome = self.backends[live.backend][0].poll(live.launch, live.handle)
+            if isinstance(outcome, Running):
+                if not live.handle.running:  # it waited in the backend's queue: it runs now
+                    self._started(live, since=outcome.since)
+                continue
             if outcome is not None:
                 self._ended(live, outcome)  # if the store refuses, it stays live: next pass
                 del self._live[key]
         for run_id in self.store.jobs.cancel_requested():
             for live in self._live.values():
-                if live.launch.run_id == run_id and not live.stop_sent:
+                # One waiting in a backend's queue is asked again each pass: Ray cannot take
+                # a job out of its queue, and stops it the moment it starts.
+                if live.launch.run_id == run_id and (not live.stop_sent or not live.handle.running):
                     live.stop_sent = True
                     self.backends[live.backend][0].stop(live.launch, live.handle)
         for run_id in self.store.jobs.requeue_due(time.time()):
@@ -164,7 +174,7 @@ class Scheduler:
             name
             for name in self.backends
             if self._backend_blocked(name, mine[name]) is None
-            and self.backends[name][1].free != (0, 0)  # full: not even a job with no GPU
+            and not self.backends[name][1].full  # not even a job with no GPU fits
         }
         for queued in queue:
             if not open_:
@@ -202,13 +212,29 @@ class Scheduler:
                 live = _Live(launch, Handle(None, None), spec, name)
                 self._ended(live, Outcome(None, None, detail=f"backend could not start: {exc}"))
                 continue
-            self._live[(queued.run_id, number)] = _Live(launch, handle, spec, name)  # watched
-            self.store.jobs.attempt_started(
-                queued.run_id, number, handle.pid, handle.pid_start_time, handle.ref
-            )
-            self.store.events.emit("status", queued.run_id, status="running", attempt=number)
-            if resources.free == (0, 0):
+            live = _Live(launch, handle, spec, name)
+            self._live[(queued.run_id, number)] = live  # watched from now on
+            self._started(live)
+            if resources.full:
                 open_.discard(name)
+
+    def _started(self, live: _Live, since: float | None = None) -> None:
+        """Record a launch: running, or waiting in the backend's own queue (Ray) until a
+        poll says it runs (`since`)."""
+        launch, handle = live.launch, live.handle
+        if since is not None:
+            handle = live.handle = dataclasses.replace(handle, running=True)
+        self.store.jobs.attempt_started(
+            launch.run_id,
+            launch.attempt,
+            handle.pid,
+            handle.pid_start_time,
+            handle.ref,
+            running=handle.running,
+            since=since,
+        )
+        status = "running" if handle.running else "starting"
+        self.store.events.emit("status", launch.run_id, status=status, attempt=launch.attempt)
 
     def _unclaim(
         self, run_id: str, number: int, gpus: list[int], cpus: int, resources: Resources
@@ -294,7 +320,16 @@ class Scheduler:
 
     def _ended(self, live: _Live, outcome: Outcome) -> None:
         """Record the end; the attempt's slot is freed only once that is in the store."""
-        self._settle(live, outcome)
+        run_id = live.launch.run_id
+        if (
+            outcome.unstarted
+            and self.store.jobs.cancel_flags(run_id) is None  # a cancel ends it instead
+            and self.store.jobs.unclaim(run_id, live.launch.attempt)
+        ):
+            reason = f"back in the queue: {outcome.detail or 'it never started'}"
+            self.store.events.emit("status", run_id, status="queued", reason=reason)
+        else:
+            self._settle(live, outcome)
         if live.backend in self.backends:
             self.backends[live.backend][1].release(live.launch.gpus, live.launch.cpus)
 
@@ -302,8 +337,17 @@ class Scheduler:
         launch, spec = live.launch, live.spec
         run = self.store.runs.get(launch.run_id)
         verdict = policy.judge(outcome)
-        if run.status.is_terminal():
-            return  # ended meanwhile (e.g. by hand); nothing to decide
+        if run.status.is_terminal():  # ended meanwhile (e.g. by hand): its attempt ends too
+            self.store.jobs.end_attempt(
+                launch.run_id,
+                launch.attempt,
+                verdict.status,
+                exit_code=outcome.exit_code,
+                signal=outcome.signal,
+                reason=verdict.reason,
+                ended_at=outcome.ended_at,
+            )
+            return
         run_dir = Path(run.run_dir)
         if run_dir.is_dir():  # the last lines and files of the attempt count too
             self.capture.scan(
@@ -415,14 +459,16 @@ class Scheduler:
             run = self.store.runs.get(attempt.run_id)
             spec = JobSpec.from_dict(run.spec or {"command": []})
             launch = self._launch_of(attempt, spec, Path(run.run_dir))
-            handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref)
+            running = attempt.status is AttemptStatus.RUNNING
+            handle = Handle(attempt.pid, attempt.pid_start_time, attempt.backend_ref, running)
             live = _Live(launch, handle, spec, attempt.backend)
             if attempt.backend not in self.backends:  # the server runs without it now
                 self._ended(live, Outcome(None, None, lost=True, detail=_gone(attempt.backend)))
                 continue
             backend, resources = self.backends[attempt.backend]
             known = attempt.pid or attempt.backend_ref
-            outcome = backend.poll(launch, handle) if known else None
+            polled = backend.poll(launch, handle) if known else None
+            outcome = None if isinstance(polled, Running) else polled  # the next pass marks it
             if outcome is None and backend.adopt(launch, handle, self.wake):
                 resources.take(attempt.gpus, spec.cpus)
                 self._live[(attempt.run_id, attempt.number)] = live

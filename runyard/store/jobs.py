@@ -142,9 +142,10 @@ class Jobs:
             )
         return number
 
-    def unclaim(self, run_id: str, number: int) -> None:
-        """Undo `claim` for an attempt that never launched (a full disk, a busy database):
-        the run is queued again and the attempt forgotten, so it costs no retry."""
+    def unclaim(self, run_id: str, number: int) -> bool:
+        """Undo `claim` for an attempt that never launched (a full disk, a busy database) or
+        never ran (it waited too long in Ray's queue): the run is queued again and the attempt
+        forgotten, so it costs no retry. False if the attempt had started after all."""
         with self._engine.begin() as conn:
             gone = conn.execute(
                 attempts.delete().where(
@@ -154,12 +155,14 @@ class Jobs:
                     attempts.c.pid.is_(None),
                 )
             )
-            if gone.rowcount == 1:
-                conn.execute(
-                    runs.update()
-                    .where(runs.c.id == run_id, runs.c.status == RunStatus.STARTING.value)
-                    .values(status=RunStatus.QUEUED.value, attempt_count=number - 1)
-                )
+            if gone.rowcount != 1:
+                return False
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == RunStatus.STARTING.value)
+                .values(status=RunStatus.QUEUED.value, attempt_count=number - 1)
+            )
+            return True
 
     def attempt_started(
         self,
@@ -168,25 +171,33 @@ class Jobs:
         pid: int | None,
         pid_start_time: float | None,
         ref: str | None,
+        *,
+        running: bool = True,
+        since: float | None = None,
     ) -> None:
+        """The attempt was launched: `running`, or (not `running`) waiting in its backend's
+        own queue, when it and its run stay `starting` until this is called again with the
+        time it began (`since`)."""
         now = time.time()
+        values: dict[str, Any] = {"pid": pid, "pid_start_time": pid_start_time, "backend_ref": ref}
+        if running:
+            values["status"] = AttemptStatus.RUNNING.value
+        if since is not None:
+            values["started_at"] = since
         with self._engine.begin() as conn:
             conn.execute(
                 attempts.update()
                 .where(attempts.c.run_id == run_id, attempts.c.number == number)
-                .values(
-                    status=AttemptStatus.RUNNING.value,
-                    pid=pid,
-                    pid_start_time=pid_start_time,
-                    backend_ref=ref,
-                )
+                .values(**values)
             )
+            if not running:
+                return
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id, runs.c.status == RunStatus.STARTING.value)
                 .values(
                     status=RunStatus.RUNNING.value,
-                    started_at=sa.func.coalesce(runs.c.started_at, now),
+                    started_at=sa.func.coalesce(runs.c.started_at, since or now),
                     updated_at=now,
                 )
             )

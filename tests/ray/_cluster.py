@@ -28,6 +28,7 @@ GCS_PORT = 6399
 DASHBOARD_PORT = 8265
 ADDRESS = f"http://127.0.0.1:{DASHBOARD_PORT}"
 _libc = ctypes.CDLL(None, use_errno=True)
+_TEMPS: list[Path] = []
 
 
 def _setns(fd: int) -> None:
@@ -49,11 +50,14 @@ def ray_available() -> str | None:
 
 
 class RayCluster:
-    def __init__(self, root: Path, holder: int | None = None):
+    def __init__(self, root: Path, holder: int | None = None, env: dict[str, str] | None = None):
         """A new namespace; or, with `holder`, the namespace of that holder's pid (a cluster
-        kept running between test sessions by `python -m tests.ray._cluster`)."""
+        kept running between test sessions by `python -m tests.ray._cluster`). `env`: more
+        variables for its nodes (Ray's own settings)."""
         self.root = root
-        self.temp = Path(f"/tmp/runyard-ray-{os.getpid()}")  # short: Ray's sockets live here
+        # short, since Ray's sockets live here; one per cluster of this process
+        self.temp = Path(f"/tmp/runyard-ray-{os.getpid()}-{len(_TEMPS)}")
+        _TEMPS.append(self.temp)
         self.attached = holder is not None
         self.holder = (
             subprocess.Popen(
@@ -75,6 +79,7 @@ class RayCluster:
         self.head: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self._env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
+        self._env.update(env or {})
         for name in list(self._env):
             if name.startswith("RUNYARD_"):
                 del self._env[name]

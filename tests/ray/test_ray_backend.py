@@ -32,6 +32,14 @@ def test_ray_states_map_onto_outcomes() -> None:
     assert stopped is not None and stopped.cancelled and not stopped.timed_out
     timed_out = outcome_of(JobState("STOPPED", start_ms=0, end_ms=10_500), timeout_s=10)
     assert timed_out is not None and timed_out.timed_out and not timed_out.cancelled
+    # submitted at 0, waited 6 s in Ray's queue, ran from 6 to 10.5: not timed out
+    waited = outcome_of(JobState("STOPPED", start_ms=0, end_ms=10_500), 10, began=6.0)
+    assert waited is not None and waited.cancelled and not waited.timed_out
+    never = outcome_of(
+        JobState("FAILED", message="waited 900 s", error_type="JOB_SUPERVISOR_ACTOR_START_TIMEOUT"),
+        None,
+    )
+    assert never is not None and never.unstarted and never.lost  # lost, where not requeued
 
 
 def test_a_state_runyard_does_not_know_is_lost_with_rays_words() -> None:
@@ -47,6 +55,23 @@ def test_resources_follow_the_cluster_and_keep_what_is_in_use() -> None:
     res.resize(1, 2)  # a node left: what runs still counts
     assert res.free == (0, 0)
     res.release([0], 3)
+    assert res.free == (1, 2)
+
+
+def test_a_cluster_is_handed_one_attempt_ahead_per_slot() -> None:
+    """Ray queues the extra ones and starts each as a slot frees; `free` counts only what
+    exists, `full` the places handed out."""
+    res = Resources(gpus=0, cpus=0, ahead=1.0)
+    res.resize(1, 2)
+    assert res.free == (1, 2) and not res.full
+    assert res.allocate(1, 1) == [0] and res.allocate(1, 1) == [1]  # a GPU and its place
+    assert res.allocate(1, 1) is None  # two GPU places, both handed out
+    assert res.free == (0, 0) and not res.full  # all 2 CPUs busy; 2 queue places left
+    assert res.allocate(0, 2) == [] and res.full
+    res.release([1], 1)
+    assert not res.full and res.free == (0, 0)
+    res.release([0], 1)
+    res.release([], 2)
     assert res.free == (1, 2)
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from runyard.sdk import _upload
+from runyard.server.routes import uploads
 from tests.conftest import ServerProcess
 from tests.runner.conftest import PROGRAMS
 
@@ -138,3 +140,29 @@ def test_the_sidecar_fills_in_the_node_local_resume_path() -> None:
     assert argv == ["python", "t.py", "--resume", "/scratch/a b/ckpt.pt", "--x=1"]
     shell = with_resume(["/bin/sh", "-c", "python t.py --resume '{resume_from}'"], path)
     assert shell[-1] == "python t.py --resume '/scratch/a b/ckpt.pt'"
+
+
+def test_the_last_chunk_is_checked_whether_or_not_this_process_hashed_the_first(
+    client: TestClient,
+) -> None:
+    """Chunks are hashed as they arrive; a server that forgot that hash (a restart, another
+    worker) hashes the whole file at the end; both accept the right bytes only."""
+    run = client.post("/api/runs", json={"name": "files"}).json()
+    data = os.urandom(3000)
+    q = {"size": 3000, "sha256": hashlib.sha256(data).hexdigest()}
+    for forget in (False, True):
+        up = f"/api/runs/{run['id']}/uploads/checkpoints/{forget}.bin"
+        assert client.put(up, params={**q, "offset": 0}, content=data[:1000]).is_success
+        if forget:
+            uploads._HASHES.clear()
+        # sent without a length (chunked): the part past the size is refused, nothing kept
+        over = client.put(up, params={**q, "offset": 1000}, content=iter([data[1000:], b"xx"]))
+        assert over.status_code == 400 and "past the file's size" in over.text
+        assert client.get(up).json()["received"] == 1000
+        done = client.put(up, params={**q, "offset": 1000}, content=data[1000:])
+        assert done.json()["complete"] is True, done.text
+        assert (Path(run["run_dir"]) / "checkpoints" / f"{forget}.bin").read_bytes() == data
+    up = f"/api/runs/{run['id']}/uploads/checkpoints/torn.bin"
+    client.put(up, params={**q, "offset": 0}, content=data[:1000])
+    torn = client.put(up, params={**q, "offset": 1000}, content=b"y" * 2000)
+    assert torn.status_code == 422 and not (Path(run["run_dir"]) / "checkpoints/torn.bin").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,30 +83,59 @@ async def upload_chunk(
     size: Annotated[int, Query(ge=0, description="The whole file's size in bytes.")],
     sha256: Annotated[str, Query(description="The whole file's SHA-256 (hex).")],
 ) -> UploadOut:
-    """Append one chunk; the last one checks the SHA-256 and moves the file into place."""
+    """Append one chunk; the last one checks the SHA-256 and moves the file into place.
+
+    The body is written as it arrives and hashed on the way: the hash of what came before
+    is kept by this process between a client's chunks (one connection is served by one
+    process), so the last chunk does not read the whole file again; a chunk that finds no
+    such hash (after a restart, or from another process) leaves it to the last one."""
     if not SHA256.match(sha256):
         raise BadRequest("sha256 must be 64 lowercase hex digits")
     run_dir = Path(store.runs.get(run_id).run_dir)
     part = _part(run_dir, path)
     target = confine_relative(run_dir, path)
-    chunk = await request.body()
     have = part.stat().st_size if part.exists() else 0
     if offset != have:
         raise Conflict(f"{path!r}: {have} byte(s) received; send from offset {have}")
-    if offset + len(chunk) > size:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and offset + int(length) > size:
         raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
     part.parent.mkdir(parents=True, exist_ok=True)
+    digest = _HASHES.pop((part, have), None) if have else hashlib.sha256()
+    received = have
     with open(part, "ab") as f:
-        f.write(chunk)
-        if offset + len(chunk) < size:
-            return UploadOut(path=path, received=offset + len(chunk), complete=False)
+        async for piece in request.stream():
+            if received + len(piece) > size:
+                f.truncate(have)
+                raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
+            f.write(piece)
+            received += len(piece)
+            if digest is not None:
+                digest.update(piece)
+        if received < size:
+            if digest is not None:
+                _keep_hash(part, received, digest)
+            return UploadOut(path=path, received=received, complete=False)
         f.flush()
         os.fsync(f.fileno())
-    with open(part, "rb") as f:
-        got = hashlib.file_digest(f, "sha256").hexdigest()
+    if digest is None:  # the earlier chunks went elsewhere: hash the whole file
+        with open(part, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256")
+    got = digest.hexdigest()
     if got != sha256:
         part.unlink()
         raise Unprocessable(f"{path!r} arrived with SHA-256 {got}, not {sha256}: send it again")
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(part, target)
     return UploadOut(path=path, received=size, complete=True)
+
+
+# (partial file, bytes hashed) → the hash of those bytes, for the next chunk of the same file.
+_HASHES: OrderedDict[tuple[Path, int], Any] = OrderedDict()
+_KEPT = 64  # files being uploaded at once through this process, at most
+
+
+def _keep_hash(part: Path, received: int, digest: Any) -> None:
+    _HASHES[(part, received)] = digest
+    while len(_HASHES) > _KEPT:
+        _HASHES.popitem(last=False)
