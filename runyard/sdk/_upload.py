@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -76,31 +77,69 @@ class Uploader:
                         time.sleep(pause)
             if self._queue.empty():
                 self._idle.set()
+        self._client.close()
 
     def _url(self, relpath: str) -> str:
         return f"{self.base}/uploads/{urllib.parse.quote(relpath)}"
 
     def _upload(self, relpath: str, path: Path) -> None:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            sha = hashlib.file_digest(f, "sha256").hexdigest()
+        """One pass over the file: each chunk is hashed as it is read and sent; the whole
+        file's SHA-256 goes with the last. A file changed while it was sent (its size or
+        mtime moved) is hashed afresh from disk for that last chunk, so the server refuses
+        the torn copy (422) and it is sent again."""
+        before = os.stat(path)
         status = self._client.get(self._url(relpath))
         status.raise_for_status()
         offset = int(status.json()["received"])
+        digest = _hash_prefix(path, offset)
+        size = before.st_size
         with open(path, "rb") as f:
             while True:
                 f.seek(offset)
                 chunk = f.read(CHUNK)
+                last = offset + len(chunk) >= size
+                # hashed beside the sending (hashlib lets go of the GIL); the last one first
+                hashing = threading.Thread(target=digest.update, args=(chunk,))
+                hashing.start()
+                sha = "0" * 64  # checked with the last chunk only
+                if last:
+                    hashing.join()
+                    sha = digest.hexdigest()
+                    if _changed(before, os.stat(path)):
+                        with open(path, "rb") as again:
+                            sha = hashlib.file_digest(again, "sha256").hexdigest()
                 params: dict[str, str | int] = {"offset": offset, "size": size, "sha256": sha}
-                r = self._client.put(self._url(relpath), params=params, content=chunk)
+                try:
+                    r = self._client.put(self._url(relpath), params=params, content=chunk)
+                finally:
+                    hashing.join()
                 if r.status_code == 409:  # the server has another offset: go on from it
                     offset = int(self._client.get(self._url(relpath)).json()["received"])
+                    digest = _hash_prefix(path, offset)
                     continue
-                r.raise_for_status()  # a 422 (mangled, or changed since hashed): all again
+                r.raise_for_status()  # a 422 (mangled, or changed while sent): all again
                 body = r.json()
                 if body["complete"]:
                     return
                 offset = int(body["received"])
+
+
+def _hash_prefix(path: Path, size: int) -> Any:
+    """The running SHA-256 of the file's first `size` bytes (those the server has)."""
+    digest = hashlib.sha256()
+    if size:
+        with open(path, "rb") as f:
+            while size > 0:
+                block = f.read(min(size, 1 << 20))
+                if not block:
+                    break
+                digest.update(block)
+                size -= len(block)
+    return digest
+
+
+def _changed(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ino) != (b.st_size, b.st_mtime_ns, b.st_ino)
 
 
 def fetch_resume(url: str, token: str | None, run_id: str, run_dir: Path) -> Path | None:

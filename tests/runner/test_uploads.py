@@ -166,3 +166,36 @@ def test_the_last_chunk_is_checked_whether_or_not_this_process_hashed_the_first(
     client.put(up, params={**q, "offset": 0}, content=data[:1000])
     torn = client.put(up, params={**q, "offset": 1000}, content=b"y" * 2000)
     assert torn.status_code == 422 and not (Path(run["run_dir"]) / "checkpoints/torn.bin").exists()
+
+
+def test_a_file_rewritten_while_it_is_sent_is_refused_torn_and_sent_again(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client hashes what it sends, in one pass; a checkpoint rewritten in place under it
+    (torch.save to the same path) would arrive torn but self-consistent, so its last chunk
+    carries the hash of the file as it is now: the server refuses the mix, the file goes
+    again, whole."""
+    monkeypatch.setattr(_upload, "CHUNK", 1000)
+    monkeypatch.setattr(_upload, "RETRY_S", (0.05,))
+    run = _tracked(server.url)
+    scratch = tmp_path / "scratch"
+    (scratch / "checkpoints").mkdir(parents=True)
+    path = scratch / "checkpoints" / "w.bin"
+    old, new = os.urandom(3000), os.urandom(3000)
+    path.write_bytes(old)
+    up = _upload.Uploader(server.url, None, run["id"], scratch)
+    sent: list[int] = []
+    put = up._client.put
+
+    def rewriting_put(url: str, **kw: object) -> httpx.Response:
+        response = put(url, **kw)  # type: ignore[arg-type]
+        sent.append(response.status_code)
+        if len(sent) == 1:
+            path.write_bytes(new)  # in place, between the first chunk and the rest
+        return response
+
+    monkeypatch.setattr(up._client, "put", rewriting_put)
+    up.send("checkpoints/w.bin")
+    assert up.close(60) is True
+    assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == new
+    assert 422 in sent  # the torn copy was refused
