@@ -44,7 +44,7 @@ def test_the_log_follows_new_lines(live: Live, page: Page) -> None:
     live.wait_status(run["id"], "running")
     page.goto(f"{live.url}/runs/{run['id']}")
     log = page.get_by_test_id("log")
-    expect(page.get_by_test_id("log-follow")).to_be_checked()
+    expect(page.get_by_test_id("log-follow")).to_be_checked(timeout=20_000)  # a loaded CI box
     expect(log).to_contain_text("logged 10", timeout=20_000)
     seen = log.inner_text().count("logged ")
     until(lambda: log.inner_text().count("logged ") > seen + 2, timeout=20)
