@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from runyard.entities import Attempt, AttemptStatus, JobSpec, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._exists import require_run
+from runyard.store._locks import lock_run
 from runyard.store.runs import Runs
 from runyard.store.tables import attempts, run_dependencies, runs
 
@@ -313,10 +314,11 @@ class Jobs:
         ``stop_as`` is the status the stop ends in: ``pruned`` when a sweep's pruner asks."""
         now = time.time()
         with self._engine.begin() as conn:
-            row = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).first()
-            if row is None:
+            if not lock_run(conn, run_id):  # the status read stays true until the write
                 raise NotFound(f"no run {run_id!r}")
-            status = RunStatus(row.status)
+            status = RunStatus(
+                conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar_one()
+            )
             if status.is_terminal():
                 raise Conflict(f"run {run_id!r} has ended ({status.value}); nothing to cancel")
             if status in (RunStatus.QUEUED, RunStatus.RETRYING):

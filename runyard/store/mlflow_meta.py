@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
+from runyard.store._locks import lock_run
 from runyard.store.tables import (
     experiments,
     metric_summaries,
@@ -180,12 +181,11 @@ class MlflowMeta:
         """Params and tags of one request in one transaction. A param logged before with
         another value is refused (params are immutable) and nothing is written."""
         with self._engine.begin() as conn:
-            row = conn.execute(
-                sa.select(runs.c.params).where(runs.c.id == run_id).with_for_update()
-            ).first()
-            if row is None:
+            if not lock_run(conn, run_id):  # concurrent batches of one run are not lost
                 raise NotFound(f"Run with id={run_id} not found")
-            old: dict[str, Any] = row.params
+            old: dict[str, Any] = conn.execute(
+                sa.select(runs.c.params).where(runs.c.id == run_id)
+            ).scalar_one()
             for key, value in params.items():
                 if key in old and _text(old[key]) != value:
                     raise BadRequest(
@@ -208,11 +208,9 @@ class MlflowMeta:
 
         t = mlflow_run_tags.c
         with self._engine.begin() as conn:
-            labels = conn.execute(
-                sa.select(runs.c.tags).where(runs.c.id == run_id).with_for_update()
-            ).scalar()
-            if labels is None:
+            if not lock_run(conn, run_id):
                 raise NotFound(f"Run with id={run_id} not found")
+            labels = conn.execute(sa.select(runs.c.tags).where(runs.c.id == run_id)).scalar() or []
             stored = conn.execute(
                 sa.select(t.value).where(t.run_id == run_id, t.key == INPUTS_TAG)
             ).scalar()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
 from runyard.store._exists import deleted_message
+from runyard.store._locks import lock_run
 from runyard.store._query import Order, parse_order
 from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
@@ -382,10 +383,10 @@ class Runs:
         with self._engine.begin() as conn:
             if tags is not None:
                 values["tags"] = list(dict.fromkeys(tags))
-            if params:
-                old = conn.execute(sa.select(runs.c.params).where(runs.c.id == run_id)).scalar()
-                if old is None:
+            if params:  # merged under the row's lock: a concurrent update is not lost
+                if not lock_run(conn, run_id):
                     raise NotFound(f"no run {run_id!r}")
+                old = conn.execute(sa.select(runs.c.params).where(runs.c.id == run_id)).scalar_one()
                 values["params"] = {**old, **params}
             done = conn.execute(
                 runs.update()

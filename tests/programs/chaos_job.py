@@ -1,7 +1,10 @@
 """A job of the chaos test: `ok N` logs steps 0..N-1 with the SDK and exits 0;
 `crash-resume N` logs the first half, checkpoints and exits 3 on attempt 1, then resumes
-from the checkpoint and logs the rest. It prints nothing: its log may be on a full disk."""
+from the checkpoint and logs the rest. It prints nothing: its log may be on a full disk, and
+it waits for space to write its checkpoint (a program that crashed there would rightly start
+again from step 0 on its retry, and log its first half twice)."""
 
+import errno
 import os
 import sys
 import time
@@ -10,6 +13,24 @@ import runyard
 
 mode, n = sys.argv[1], int(sys.argv[2])
 attempt = int(os.environ["RUNYARD_ATTEMPT"])
+
+
+def while_full(write):  # noqa: ANN001, ANN201
+    """``write()``, again every 0.1 s while the disk is full."""
+    while True:
+        try:
+            return write()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            time.sleep(0.1)
+
+
+def save(path: str, stop: int) -> None:
+    with open(path, "w") as f:
+        f.write(str(stop))
+
+
 with runyard.init() as run:
     start = 0
     if mode == "crash-resume" and run.resume_from:
@@ -21,8 +42,7 @@ with runyard.init() as run:
         time.sleep(0.01)
     if mode == "crash-resume" and attempt == 1:
         path = os.path.join(run.dir, "resume.txt")
-        with open(path, "w") as f:
-            f.write(str(stop))
-        run.checkpoint(path, step=stop, name="resume.txt")
+        while_full(lambda: save(path, stop))
+        while_full(lambda: run.checkpoint(path, step=stop, name="resume.txt"))
         run.finish("failed")
         sys.exit(3)
