@@ -161,6 +161,10 @@ def _refresh_summary(conn: sa.Connection, run_id: str) -> None:
     conn.execute(runs.update().where(runs.c.id == run_id).values(summary=summary))
 
 
+class _Raced(Exception):
+    """Chunks being merged were merged by another compaction first."""
+
+
 class Metrics:
     def __init__(self, engine: sa.Engine, events: Events | None = None):
         self._engine = engine
@@ -314,8 +318,6 @@ class Metrics:
         Each (run, key) is rewritten in one transaction, so a reader sees the old chunks or the
         new ones, never both or neither.
         """
-        import numpy as np
-
         c = metric_chunks.c
         with self._engine.connect() as conn:
             groups = conn.execute(
@@ -326,33 +328,46 @@ class Metrics:
                 .limit(limit)
             ).all()
         for run_id, key in groups:
-            with self._engine.begin() as conn:
-                rows = conn.execute(
-                    sa.select(c.id, c.count, c.data)
-                    .where(c.run_id == run_id, c.key == key, c.count < small)
-                    .order_by(c.step_min, c.id)
-                ).all()
-                if len(rows) < 2:
-                    continue
-                parts = [_codec.decode(data, count) for _, count, data in rows]
-                steps = np.concatenate([p[0] for p in parts])
-                values = np.concatenate([p[1] for p in parts])
-                ts = np.concatenate([p[2] for p in parts])
-                order = np.argsort(steps, kind="stable")
-                steps, values, ts = steps[order], values[order], ts[order]
-                conn.execute(metric_chunks.delete().where(c.id.in_([r[0] for r in rows])))
-                cut = range(0, len(steps), MERGED_CHUNK)
-                # The old chunks' tiles went with them (ON DELETE CASCADE); the new get theirs.
-                _insert_chunks(
-                    conn,
-                    run_id,
-                    [
-                        (key, steps[i : i + MERGED_CHUNK], values[i : i + MERGED_CHUNK],
-                         ts[i : i + MERGED_CHUNK])
-                        for i in cut
-                    ],
-                )  # fmt: skip
+            try:
+                self._compact_one(run_id, key, small)
+            except _Raced:
+                continue  # another compaction took these chunks first: nothing merged twice
         return len(groups)
+
+    def _compact_one(self, run_id: str, key: str, small: int) -> None:
+        import numpy as np
+
+        c = metric_chunks.c
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(c.id, c.count, c.data)
+                .where(c.run_id == run_id, c.key == key, c.count < small)
+                .order_by(c.step_min, c.id)
+            ).all()
+            if len(rows) < 2:
+                return
+            parts = [_codec.decode(data, count) for _, count, data in rows]
+            steps = np.concatenate([p[0] for p in parts])
+            values = np.concatenate([p[1] for p in parts])
+            ts = np.concatenate([p[2] for p in parts])
+            order = np.argsort(steps, kind="stable")
+            steps, values, ts = steps[order], values[order], ts[order]
+            # SQLite's driver read the rows before the transaction began: what the delete
+            # (which takes the write lock) finds gone was merged by someone else meanwhile.
+            gone = conn.execute(metric_chunks.delete().where(c.id.in_([r[0] for r in rows])))
+            if gone.rowcount != len(rows):
+                raise _Raced
+            cut = range(0, len(steps), MERGED_CHUNK)
+            # The old chunks' tiles went with them (ON DELETE CASCADE); the new get theirs.
+            _insert_chunks(
+                conn,
+                run_id,
+                [
+                    (key, steps[i : i + MERGED_CHUNK], values[i : i + MERGED_CHUNK],
+                     ts[i : i + MERGED_CHUNK])
+                    for i in cut
+                ],
+            )  # fmt: skip
 
     def version(self, run_id: str, keys: Sequence[str] | None = None) -> tuple[Any, ...]:
         """What a read of these keys would return changes only when this does (NotFound: no run).

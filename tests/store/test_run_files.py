@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -91,6 +92,36 @@ def test_small_chunks_are_merged_without_changing_reads(store: Store) -> None:
     assert after.values.tobytes() == before.values.tobytes()
     assert store.metrics.summaries(run.id) == summary
     assert store.metrics.compact() == 0
+
+
+def test_two_compactions_at_once_merge_each_point_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second compaction (another process) merges the chunks this one has just read: this
+    one then merges nothing, rather than writing the same points a second time."""
+    from runyard.store import _codec
+
+    run = store.runs.create(experiment="e")
+    for i in range(10):
+        steps = np.arange(i * 5, i * 5 + 5)
+        store.metrics.ingest(run.id, [Series("loss", steps, steps * 1.0, steps * 0.1 + 1e9)])
+    url = store.engine.url.render_as_string(hide_password=False)
+    decode, other = _codec.decode, Store.open(url, store.runs_root, migrate=False)
+    merged: list[int] = []
+
+    def decode_while_another_merges(data: bytes, count: int) -> object:
+        if not merged:
+            merged.append(-1)
+            merged[0] = other.metrics.compact()  # between this one's read and its write
+        return decode(data, count)
+
+    monkeypatch.setattr(_codec, "decode", decode_while_another_merges)
+    try:
+        store.metrics.compact()
+    finally:
+        other.close()
+    assert merged == [1]
+    assert store.metrics.read(run.id)["loss"].steps.tolist() == list(range(50))
 
 
 def test_server_reads_run_dirs_of_active_runs(settings: Settings, store: Store) -> None:
