@@ -37,10 +37,11 @@ def test_a_chart_grows_while_its_run_trains(live: Live, page: Page) -> None:
 
 
 def test_the_log_follows_new_lines(live: Live, page: Page) -> None:
+    # 150 s: still running when a loaded box has drawn the page (one of 15 s once ended first)
     run = live.train(
         "chatty", "--steps", "30000", "--pace-every", "10", "--pace-s", "0.05",
         "--report-every", "10",
-    )  # fmt: skip  (150 s: still running when a loaded box has drawn the page; CI once took 15)
+    )  # fmt: skip
     live.wait_status(run["id"], "running")
     page.goto(f"{live.url}/runs/{run['id']}#logs")  # below the charts: drawn when shown
     log = page.get_by_test_id("log")
