@@ -15,6 +15,7 @@ from pathlib import Path
 from runyard.runner import shim
 from runyard.runner.local import _ask
 from tests._faults import fill, tmpfs
+from tests._wait import until
 
 OUTCOME = {"exit_code": 3, "signal": None, "timed_out": False, "cancelled": False}
 
@@ -44,7 +45,10 @@ def test_a_full_disk_holds_the_outcome_until_there_is_room(tmp_path: Path) -> No
         path = disk / "attempt-1.exit.json"
         thread, result = _deliver_in_thread(path)
         assert _told().exit_code == 3  # the scheduler learns it while the disk is full
-        assert not path.exists() and not list(disk.glob("*.tmp"))  # nothing half-made
+        assert not path.exists()  # nothing half-made where the scheduler reads it
+        # and no temp file left: each retry makes one and removes it when the write fails,
+        # so it is looked for between retries, not at an instant that may fall inside one
+        until(lambda: not list(disk.glob("*.tmp")), timeout=10, what="no temp file left")
         filler.unlink()
         thread.join(30)
         assert result == [True]
