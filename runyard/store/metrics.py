@@ -15,8 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.entities import Goal, MetricSummary, RunStatus
 from runyard.errors import NotFound
-from runyard.store import _codec, _tiles
+from runyard.store import _codec, _tiles, listed_metrics
 from runyard.store._exists import require_run
+from runyard.store._locks import lock_run
 from runyard.store.events import Events
 from runyard.store.tables import (
     metric_batches,
@@ -210,6 +211,7 @@ class Metrics:
         """Store one batch atomically; a batch seen before (same source and seq) is skipped."""
         points = sum(len(s.steps) for s in series)
         with self._engine.begin() as conn:
+            lock_run(conn, run_id)  # first, as every writer of a run: no lock-order deadlock
             run = _goals_and_status(conn, run_id)
             if source is not None and seq is not None:
                 # One statement, not a SAVEPOINT: pysqlite does not BEGIN before a SAVEPOINT,
@@ -240,6 +242,7 @@ class Metrics:
                 goal = metric_goals.get(s.key)
                 rows.append({"run_id": run_id, **_batch_summary(s, Goal(goal) if goal else None)})
             conn.execute(self._upsert, rows)
+            listed_metrics.refresh(conn, run_id)
             if RunStatus(run.status).is_terminal():  # late points: keep the stored summary true
                 _refresh_summary(conn, run_id)
         if self._events is not None:
@@ -250,6 +253,7 @@ class Metrics:
     def set_goals(self, run_id: str, goals: dict[str, Goal], primary: str | None = None) -> None:
         """Say what "best" means per key; the best of points already stored is recomputed."""
         with self._engine.begin() as conn:
+            lock_run(conn, run_id)  # the goals are merged: a concurrent change is not lost
             run = _goals_and_status(conn, run_id)
             merged = {**run.metric_goals, **{k: g.value for k, g in goals.items()}}
             values: dict[str, Any] = {"metric_goals": merged}
@@ -258,6 +262,7 @@ class Metrics:
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             for key, goal in goals.items():
                 self._recompute_best(conn, run_id, key, goal)
+            listed_metrics.refresh(conn, run_id)
             if RunStatus(run.status).is_terminal():
                 _refresh_summary(conn, run_id)
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from runyard.entities import Goal, RunStatus
 from runyard.errors import BadRequest, Conflict
-from runyard.store import _codec
+from runyard.store import _codec, listed_metrics
 from runyard.store.events import Events
 from runyard.store.experiments import ensure_experiment
 from runyard.store.run_state import percent_of, summary_entry, summary_from
@@ -169,6 +169,7 @@ def create_runs(
                 )
                 keyed.append(_summary_row(run_id, key, value, r.step, ts, r.goals.get(key)))
             summary_rows += keyed
+            row["listed_metrics"] = listed_metrics.from_summary_rows(keyed)
             if terminal:  # what finishing a run stores, made from what is written here
                 row["summary"] = summary_from(
                     row, {s["key"]: summary_entry(s) for s in sorted(keyed, key=_by_key)}

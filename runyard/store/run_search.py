@@ -77,6 +77,10 @@ class RunSearch:
         compare = _OPS[op]
         return compare(expr, value)  # type: ignore[no-any-return]
 
+    def metric_on(self, summary: sa.FromClause, c: Comparison) -> sa.ColumnElement[Any]:
+        """``c``, a clause on metrics, on its key's summary row already joined to the run."""
+        return _OPS[c.op](summary.c.last, float(c.value))  # type: ignore[no-any-return]
+
     def condition(self, c: Comparison) -> sa.ColumnElement[Any]:
         if c.entity == "metrics":
             s = metric_summaries  # an IN, not a correlated EXISTS: it can use (key, last)

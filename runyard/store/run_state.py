@@ -6,15 +6,17 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from runyard.entities import SYSTEM_METRIC_PREFIX, RunStatus
 from runyard.errors import NotFound
 from runyard.store._exists import require_run
-from runyard.store.events import Events
 from runyard.store.tables import metric_summaries, runs
+
+if TYPE_CHECKING:
+    from runyard.store.events import Events  # it imports this module (through listed_metrics)
 
 PROGRESS_LOG_LEN = 20  # (epoch, time) pairs kept for the ETA
 # The reason of a tracked-only run failed for want of heartbeats (heartbeats.py): a guess,

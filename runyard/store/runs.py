@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,11 +16,13 @@ import sqlalchemy as sa
 
 from runyard.entities import Goal, Progress, Run, RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
+from runyard.store import listed_metrics
 from runyard.store._exists import deleted_message
 from runyard.store._locks import lock_run
-from runyard.store._query import Order, parse_order
+from runyard.store._query import parse_order
 from runyard.store.datasets import uses_of_runs
 from runyard.store.experiments import ensure_experiment
+from runyard.store.listed_metrics import Summaries
 from runyard.store.run_search import RunSearch
 from runyard.store.search_filter import parse_filter
 from runyard.store.tables import experiments, metric_summaries, run_dependencies, run_tags, runs
@@ -132,7 +133,6 @@ class RunPage:
 @dataclass(frozen=True)
 class RowPage:
     rows: Sequence[sa.Row[Any]]
-    summaries: dict[str, _Summaries]
     datasets: dict[str, list[dict[str, str]]]
     next_cursor: str | None
 
@@ -191,8 +191,14 @@ _SHOWN = [
         "priority",
         "sweep_id",
         "trial",
+        "listed_metrics",
     ]
 ]
+_JSON_SHOWN = ("params", "tags", "metric_goals", "spec")
+# The list's columns: its JSON read as text (passed on to the answer, or decoded by orjson:
+# no JSON type's processor per value), and each key's last and best from the run's row.
+_LISTED = [sa.cast(c, sa.Text).label(c.name) if c.name in _JSON_SHOWN else c for c in _SHOWN]
+_STATEMENTS_KEPT = 256  # list statements built, by query: a dashboard repeats its few
 
 
 def primary_key(primary_metric: str | None, goals: dict[str, Any]) -> str | None:
@@ -202,12 +208,16 @@ def primary_key(primary_metric: str | None, goals: dict[str, Any]) -> str | None
     return next(iter(goals)) if len(goals) == 1 else None
 
 
-# Per run, per key: (last value, best, step of the best), from the summaries table.
-_Summaries = dict[str, tuple[float, float | None, int | None]]
+def _decoded(row: sa.Row[Any]) -> tuple[dict[str, Any], Summaries]:
+    """A listed row (its JSON as text) as `_to_run` reads a row, and its summaries."""
+    m = dict(row._mapping)
+    for name in _JSON_SHOWN:
+        m[name] = None if m[name] is None else orjson.loads(m[name])
+    return m, listed_metrics.summaries(m["listed_metrics"])
 
 
-def _to_run(row: sa.Row[Any], summaries: _Summaries | None = None) -> Run:
-    m = row._mapping
+def _to_run(row: sa.Row[Any] | Mapping[str, Any], summaries: Summaries | None = None) -> Run:
+    m = row if isinstance(row, Mapping) else row._mapping
     summaries = summaries or {}
     primary = summaries.get(primary_key(m["primary_metric"], m["metric_goals"]) or "")
     return Run(
@@ -245,6 +255,7 @@ class Runs:
         self._runs_root = runs_root
         self._dialect = engine.dialect.name
         self._search = RunSearch(self._dialect)
+        self._statements: dict[tuple[Any, ...], sa.Select[Any]] = {}
 
     def create(
         self,
@@ -345,7 +356,7 @@ class Runs:
                 raise NotFound(f"no run {run_id!r}")
             if row.deleted_at is not None:
                 raise NotFound(deleted_message(run_id), code="deleted")
-            run = _to_run(row, self._summaries(conn, [run_id]).get(run_id))
+            run = _to_run(row, listed_metrics.summaries(row.listed_metrics))
             run.datasets = uses_of_runs(conn, [run_id]).get(run_id, [])
             return run
 
@@ -355,9 +366,8 @@ class Runs:
             rows = conn.execute(
                 _run_select().where(runs.c.id.in_(list(run_ids)), runs.c.deleted_at.is_(None))
             ).all()
-            summaries = self._summaries(conn, [r.id for r in rows])
             used = uses_of_runs(conn, [r.id for r in rows])
-        found = {r.id: _to_run(r, summaries.get(r.id)) for r in rows}
+        found = {r.id: _to_run(r, listed_metrics.summaries(r.listed_metrics)) for r in rows}
         for run in found.values():
             run.datasets = used.get(run.id, [])
         for run_id in run_ids:
@@ -408,7 +418,7 @@ class Runs:
 
     def list(self, query: RunQuery) -> RunPage:
         page = self.list_rows(query)
-        runs_out = [_to_run(r, page.summaries.get(r.id)) for r in page.rows]
+        runs_out = [_to_run(*_decoded(r)) for r in page.rows]
         for run in runs_out:
             run.datasets = page.datasets.get(run.id, [])
         return RunPage(runs_out, page.next_cursor)
@@ -422,31 +432,50 @@ class Runs:
             result = conn.execution_options(yield_per=size).execute(stmt)
             for rows in result.partitions():
                 ids = [r.id for r in rows]
-                summaries = self._summaries(conn, ids)
                 used = uses_of_runs(conn, ids)
-                out = [_to_run(r, summaries.get(r.id)) for r in rows]
+                out = [_to_run(r, listed_metrics.summaries(r.listed_metrics)) for r in rows]
                 for run in out:
                     run.datasets = used.get(run.id, [])
                 yield out
 
     def list_rows(self, query: RunQuery) -> RowPage:
-        """A page of the list as read: rows, each key's summary, the datasets used."""
-        stmt = self.list_statement(query)
+        """A page of the list as read: rows (their JSON columns as text, `listed_metrics`
+        beside them) and the datasets used."""
+        stmt = self._kept_statement(query)
         offset = _decode_cursor(query.cursor) if query.cursor else 0
         stmt = stmt.limit(query.limit + 1).offset(offset)
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
             page = rows[: query.limit]
-            summaries = self._summaries(conn, [r.id for r in page])
             used = uses_of_runs(conn, [r.id for r in page])
         more = len(rows) > query.limit
-        return RowPage(
-            page, summaries, used, _encode_cursor(offset + query.limit) if more else None
-        )
+        return RowPage(page, used, _encode_cursor(offset + query.limit) if more else None)
 
-    def list_statement(self, query: RunQuery) -> sa.Select[Any]:
+    def _kept_statement(self, query: RunQuery) -> sa.Select[Any]:
+        """The list's statement, built once per query (a filter's parse and the select's build
+        cost more than its run on a page of a hundred runs)."""
+        key = (
+            query.experiment,
+            tuple(query.status),
+            query.tag,
+            query.q,
+            query.filter,
+            query.order_by,
+            query.sweep,
+        )
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self.list_statement(query, _LISTED)
+            if len(self._statements) >= _STATEMENTS_KEPT:
+                self._statements.clear()
+            self._statements[key] = stmt
+        return stmt
+
+    def list_statement(
+        self, query: RunQuery, columns: Sequence[sa.ColumnElement[Any]] = _SHOWN
+    ) -> sa.Select[Any]:
         """The list's query, filtered and ordered, before its page is cut (EXPLAIN reads it)."""
-        stmt = _run_select(_SHOWN).where(runs.c.deleted_at.is_(None))
+        stmt = _run_select(columns).where(runs.c.deleted_at.is_(None))
         if query.experiment is not None:
             stmt = stmt.where(experiments.c.name == query.experiment)
         else:  # an archived experiment's runs show only when it is asked for by name
@@ -461,34 +490,26 @@ class Runs:
             )
         if query.q:
             stmt = stmt.where(runs.c.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
-        stmt = self._search.where(stmt, parse_filter(query.filter))
-        return self._apply_order(stmt, parse_order(query.order_by))
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def _apply_order(self, stmt: sa.Select[Any], order: Order) -> sa.Select[Any]:
+        order = parse_order(query.order_by)
         expr: sa.ColumnElement[Any]
-        if order.scope == "attr":
-            expr = runs.c[order.key]
+        ordered: sa.FromClause | None = None
+        if order.scope == "metrics":  # the ordered key's summary, joined to each run
+            ordered = metric_summaries.alias("o")
+            stmt = stmt.outerjoin(
+                ordered, sa.and_(ordered.c.run_id == runs.c.id, ordered.c.key == order.key)
+            )
+            expr = ordered.c.last
         elif order.scope == "params":
             expr = self._search.param(order.key)
         else:
-            s = metric_summaries.alias("o")
-            stmt = stmt.outerjoin(s, sa.and_(s.c.run_id == runs.c.id, s.c.key == order.key))
-            expr = s.c.last
+            expr = runs.c[order.key]
+        for clause in parse_filter(query.filter):
+            if ordered is not None and clause.entity == "metrics" and clause.key == order.key:
+                # A filter on the ordered key reads the joined summary: the join becomes an
+                # inner one, and the database walks the (key, last) index in order and stops
+                # at the page, instead of sorting every run that matches.
+                stmt = stmt.where(self._search.metric_on(ordered, clause))
+            else:
+                stmt = stmt.where(self._search.condition(clause))
         direction = expr.desc() if order.descending else expr.asc()
         return stmt.order_by(direction.nulls_last(), runs.c.id)
-
-    @staticmethod
-    def _summaries(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, _Summaries]:
-        """Every key's summary of a page of runs, in one query."""
-        if not run_ids:
-            return {}
-        t = metric_summaries.c
-        rows = conn.execute(
-            sa.select(t.run_id, t.key, t.last, t.best, t.best_step).where(t.run_id.in_(run_ids))
-        ).all()
-        out: dict[str, _Summaries] = {}
-        for run_id, key, last, best, best_step in rows:
-            out.setdefault(run_id, {})[key] = (math.nan if last is None else last, best, best_step)
-        return out

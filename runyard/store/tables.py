@@ -67,6 +67,9 @@ runs = sa.Table(
     sa.Column("primary_metric", sa.String(KEY_LEN), nullable=True),
     sa.Column("metric_goals", Json, nullable=False),
     sa.Column("summary", Json, nullable=True),  # computed when the run ends
+    # Each key's [last, best, best step] as the runs list shows them (JSON text, NaN and the
+    # infinities as strings): metric_summaries in one row, written in the same transaction.
+    sa.Column("listed_metrics", sa.Text, nullable=True),
     sa.Column("progress_log", Json, nullable=True),  # recent [epoch, time] pairs, for the ETA
     sa.Column("retry_at", sa.Float, nullable=True),  # when a `retrying` run is queued again
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),

@@ -118,3 +118,40 @@ def test_compare_json_equals_the_models_answer(client: TestClient, store: Store)
         CompareOut.model_validate_json(got.content)
     bad = client.post("/api/compare", json={"run_ids": [ids[0]]})
     assert bad.status_code == 400
+
+
+def test_a_run_listed_before_shows_its_changes(client: TestClient, store: Store) -> None:
+    """Each run's JSON is reused while its row reads the same: any change makes a new one."""
+    big = {"blob": "x" * 3000}  # params past what is kept: rendered on every read
+    made = client.post(
+        "/api/runs:batch",
+        json={"runs": [{"name": "a", "params": {"lr": 0.1}}, {"name": "b", "params": big}]},
+    )
+    assert made.status_code == 201
+    a, b = made.json()["ids"]
+
+    def listed() -> dict[str, Any]:
+        got = client.get("/api/runs")
+        assert got.status_code == 200
+        return {r["id"]: r for r in got.json()["runs"]}
+
+    assert listed()[a]["metrics"] == {}
+    assert client.patch(f"/api/runs/{a}", json={"name": "renamed", "tags": ["t"]}).is_success
+    store.metrics.ingest(a, [_point("loss", 0.25)])
+    run = listed()[a]
+    assert (run["name"], run["tags"], run["metrics"]) == ("renamed", ["t"], {"loss": 0.25})
+    store.metrics.ingest(a, [_point("loss", 0.125)])
+    assert listed()[a]["metrics"] == {"loss": 0.125}
+    assert listed()[b]["params_truncated"] == ["blob"]
+    assert client.patch(f"/api/runs/{b}", json={"params": {"blob": "short"}}).is_success
+    assert listed()[b]["params"] == {"blob": "short"}
+    assert listed()[b]["params_truncated"] == []
+    assert listed() == {r["id"]: r for r in _by_models(store, RunQuery())["runs"]}
+
+
+def _point(key: str, value: float) -> Any:
+    import numpy as np
+
+    from runyard.store.metrics import Series
+
+    return Series(key, np.array([1]), np.array([value]), np.array([1.0]))

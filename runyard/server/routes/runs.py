@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest
 from runyard.server._deps import SettingsDep, StoreDep
+from runyard.server._reads import read
 from runyard.server._run_json import run_list_json
 from runyard.server.routes import ERRORS, Digits, jobs
 from runyard.server.schemas import ErrorOut, RunCreate, RunList, RunOut, RunPatch
@@ -69,7 +70,7 @@ def create_run(body: RunCreate, request: Request, store: StoreDep) -> RunOut:
 
 
 @router.get("", response_model=RunList)
-def list_runs(
+async def list_runs(
     store: StoreDep,
     settings: SettingsDep,
     experiment: str | None = None,
@@ -95,22 +96,21 @@ def list_runs(
 ) -> Response:
     if limit > settings.max_page_size:
         raise BadRequest(f"limit {limit} is over the largest page size, {settings.max_page_size}")
-    page = store.runs.list_rows(
-        RunQuery(
-            experiment=experiment,
-            status=_statuses(status),
-            tag=tag,
-            q=q,
-            filter=filter,
-            order_by=order_by,
-            limit=limit,
-            cursor=cursor,
-            sweep=sweep,
-        )
+    query = RunQuery(
+        experiment=experiment,
+        status=_statuses(status),
+        tag=tag,
+        q=q,
+        filter=filter,
+        order_by=order_by,
+        limit=limit,
+        cursor=cursor,
+        sweep=sweep,
     )
     # Straight from the rows to JSON: no model per run, no second validation (the OpenAPI
     # document still says RunList, and tests/server/test_run_json.py holds the two equal).
-    return Response(run_list_json(page), media_type="application/json")
+    body = await read(store, lambda: run_list_json(store.runs.list_rows(query)))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{run_id}")
