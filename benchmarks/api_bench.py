@@ -10,8 +10,9 @@ to 127.0.0.1. Measured, each as a latency distribution (p50, p99, max):
 - chart: GET /api/runs/{id}/metrics?keys=K&max_points=1000 on the 1M-point run (200,000 points
   per key, each bucket's extremes from the tiles kept at ingest): a dashboard's repeated read
   (warm: served from the chart cache after the first); and a zoom, a window never asked for
-  before (cold on every request: read from the tiles, the window's edge chunks decoded; the
-  cache never helps);
+  before (the chart cache never helps: read from the stored tiles, and the chunks the window
+  cuts from their tiles of 32 points, which a worker makes on its first zoom into the series
+  and keeps, store/chunk_cache.py);
 at 1 client and at 16 clients, each client a process of its own sending requests in sequence
 on one keep-alive connection (so that the clients' GIL is not what is measured), against
 `runyard server --workers W` for each W of `--workers` (default 1, 2 and 4). Client and server
@@ -20,7 +21,9 @@ share the machine's cores, as they do when the dashboard runs beside the server.
 No peer is named by the issue for these routes; MLflow's list and history reads are measured
 in runs_bench.py and ingest_bench.py.
 
-A last line gives the cost of the Host allow-list, the same-origin check and the session
+After the table, a first zoom into the series, whose chunks no process has decoded yet (in
+process, a fresh store each time: what the first zoom of each worker pays). A last line
+gives the cost of the Host allow-list, the same-origin check and the session
 cookie per request, beside the same request without them (`--only checks` prints it alone).
 
 Run: `.venv/bin/python benchmarks/api_bench.py [--runs N] [--requests R] [--workers 1,2,4]`.
@@ -156,6 +159,30 @@ def _zoom(run_id: str, rng: random.Random) -> str:
     end = start + rng.randrange(per_key // 4, per_key // 2)
     key = rng.choice(KEYS)
     return f"/api/runs/{run_id}/metrics?keys={key}&max_points={MAX_POINTS}&start={start}&end={end}"
+
+
+def first_zooms(home: Path, run_id: str, n: int = 15) -> list[float]:
+    """Milliseconds of a zoom into a series no process has decoded a chunk of: each from a
+    store opened afresh (its chunk cache empty), in process, one at a time."""
+    from runyard.config import Settings
+    from runyard.store import Store
+
+    settings = Settings(home=home)
+    rng = random.Random(7)
+    out = []
+    for _ in range(n):
+        store = Store.open(settings.db_url, settings.runs_dir)
+        try:
+            path = _zoom(run_id, rng)  # the same windows as the served zooms
+            query = dict(p.split("=") for p in path.split("?")[1].split("&"))
+            t0 = time.perf_counter()
+            store.metrics.chart(
+                run_id, [query["keys"]], int(query["start"]), int(query["end"]), MAX_POINTS
+            )
+            out.append((time.perf_counter() - t0) * 1000)
+        finally:
+            store.close()
+    return out
 
 
 def _pct(xs: Sequence[float], q: float) -> float:
@@ -305,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )  # fmt: skip
                         log(f"{name}, {workers} workers, {clients} clients: "
                             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+        first = first_zooms(home, big) if args.only in "chart zoom, never cached" else []
     print(
         f"\nAPI latency: {args.runs} runs + one run of {BIG_POINTS:,} points, "
         f"{args.requests} requests per line, {os.cpu_count()} cores shared by client and server"
@@ -312,6 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"targets at 16 clients: p50 ≤ {TARGET_P50_MS:.0f} ms, p99 ≤ {TARGET_P99_MS:.0f} ms\n")
     headers = ["case", "workers", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "target"]
     print(table(headers, rows))
+    if first:
+        print(
+            f"\nchart zoom, first into the series (its chunks not yet decoded; in process, one "
+            f"at a time): p50 {_pct(first, 50):.1f} ms, max {max(first):.1f} ms"
+        )
     _print_checks(20_000)
     return 0
 

@@ -66,6 +66,9 @@ class Tiles:
         return len(self.count)
 
 
+_FIELDS = tuple(Tiles.__dataclass_fields__)
+
+
 def group_argmin(values: F64, starts: I64) -> I64:
     """Per group (``values[starts[i]:starts[i+1]]``), the index of its least value, NaN aside;
     a group of NaN only gives its first index. O(n)."""
@@ -126,6 +129,20 @@ def each_point(steps: I64, values: F64, ts: F64) -> Tiles:
         min_step=steps, min_v=values, min_ts=ts, min_pos=zero,
         max_step=steps, max_v=values, max_ts=ts, max_pos=zero,
     )  # fmt: skip
+
+
+def take(t: Tiles, start: int, stop: int) -> Tiles:
+    """Tiles ``start`` to ``stop`` (views, no copies)."""
+    return Tiles(**{name: getattr(t, name)[start:stop] for name in _FIELDS})
+
+
+def concat(parts: Sequence[Tiles]) -> Tiles:
+    """The tiles of several, in order, as one."""
+    import numpy as np
+
+    if len(parts) == 1:
+        return parts[0]
+    return Tiles(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS})
 
 
 def encode(t: Tiles) -> bytes:

@@ -5,7 +5,9 @@ the chunk as one tile. A chart of a range that spans many chunks (at least two p
 10M-point run in 2,000 chunks) reads one small tile per chunk; one that spans fewer reads the
 256-point tiles (a 1M-point series: about 4,000 tiles), never the points. Only chunks cut by
 the window's edges, and chunks stored before tiles existed, are decoded. A range with fewer
-tiles than buckets (a deep zoom) is downsampled from its points, under the same guarantee.
+tiles than buckets (a deep zoom) is downsampled from tiles of 32 points (chunk_cache.py:
+made once per chunk and kept by the process), and one with fewer of those from its points,
+under the same guarantee.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 
 from runyard.store import _codec, _tiles
 from runyard.store._exists import require_run
+from runyard.store.chunk_cache import ChunkCache
 from runyard.store.tables import metric_chunks, metric_heads, metric_tiles
 
 ReadPoints = Callable[[str, Sequence[str], int | None, int | None], dict[str, Any]]
@@ -49,29 +52,49 @@ def _window(stmt: Any, start: int | None, end: int | None) -> Any:
 
 
 def _tiles_of_key(
-    conn: sa.Connection, run_id: str, key: str, start: int | None, end: int | None, whole: bool
+    conn: sa.Connection,
+    chunk_cache: ChunkCache,
+    run_id: str,
+    key: str,
+    start: int | None,
+    end: int | None,
+    whole: bool,
 ) -> _tiles.Tiles | None:
-    """The tiles of ``key`` in the window, chunk by chunk in read order, at one level."""
+    """The tiles of ``key`` in the window, chunk by chunk in read order, at one level; a
+    chunk the window cuts gives its fine tiles inside the window (chunk_cache.py)."""
     c, t = metric_chunks.c, metric_tiles.c
     inside = sa.and_(
         sa.true() if start is None else c.step_min >= start,
         sa.true() if end is None else c.step_max <= end,
     )
-    has_tiles = sa.and_(t.data.is_not(None), inside)
+    stored = t.data.is_not(None)
+    has_tiles = sa.and_(stored, inside)
     # The points of a chunk are read only where its tiles cannot serve (SQLite skips the blob).
     level = t.whole if whole else t.data
     stmt = (
-        sa.select(c["count"], has_tiles, sa.case((has_tiles, level), else_=c.data))
+        sa.select(c.id, c["count"], has_tiles, stored, sa.case((has_tiles, level), else_=c.data))
         .select_from(metric_chunks.outerjoin(metric_tiles, t.chunk_id == c.id))
         .where(c.run_id == run_id, c.key == key)
     )
-    blobs = []
-    for count, tiled, data in conn.execute(_window(stmt, start, end).order_by(c.step_min, c.id)):
+    parts: list[_tiles.Tiles] = []
+    blobs: list[bytes] = []
+    rows = conn.execute(_window(stmt, start, end).order_by(c.step_min, c.id))
+    for chunk_id, count, tiled, cut, data in rows:
         if tiled:
             blobs.append(data)
-        elif (made := _chunk_tiles(count, data, start, end, whole)) is not None:
-            blobs.append(_tiles.encode(made))
-    return _tiles.decode_many(blobs) if blobs else None
+            continue
+        if blobs:
+            parts.append(_tiles.decode_many(blobs))
+            blobs = []
+        if cut:  # cut by the window: its fine tiles, decoded once by this process
+            made = chunk_cache.window(chunk_id, count, data, start, end)
+        else:  # stored before tiles: tiled from its points
+            made = _chunk_tiles(count, data, start, end, whole)
+        if made is not None:
+            parts.append(made)
+    if blobs:
+        parts.append(_tiles.decode_many(blobs))
+    return _tiles.concat(parts) if parts else None
 
 
 def _heads(conn: sa.Connection, run_id: str, keys: Sequence[str] | None) -> dict[str, Any]:
@@ -113,10 +136,13 @@ def read_chart(
     start: int | None,
     end: int | None,
     max_points: int,
+    chunk_cache: ChunkCache,
 ) -> dict[str, tuple[Any, Any, Any]]:
     """(steps, values, timestamps) per key: all points of the range when it holds at most
     ``max_points``, else the MinMax answer of ``_tiles.downsample`` (every bucket's extremes,
-    the first and the last point) over the tiles of one level."""
+    the first and the last point) over the tiles of one level: the stored ones (and the fine
+    tiles of the chunks the window cuts), else the fine tiles of ``chunk_cache``, else every
+    point its own."""
     c = metric_chunks.c
     buckets = max(1, (max_points - 2) // 2)
     sizes = sa.select(
@@ -150,10 +176,17 @@ def read_chart(
                 if whole and key in heads:
                     found = heads[key]
                 else:
-                    found = _tiles_of_key(conn, run_id, key, start, end, whole)
+                    found = _tiles_of_key(conn, chunk_cache, run_id, key, start, end, whole)
             if found is not None and len(found) >= buckets and int(found.count.sum()) > max_points:
                 out[key] = _tiles.downsample(found, max_points)
                 continue
+            if int(points) > max_points:
+                # Fewer stored tiles than buckets (a deep zoom): tiles of fewer points, made
+                # once per chunk and kept by this process.
+                found = chunk_cache.fine_tiles(conn, run_id, key, start, end)
+                if found is not None and len(found) >= buckets:
+                    out[key] = _tiles.downsample(found, max_points)
+                    continue
             # Few points in the range, or fewer tiles than buckets (a deep zoom): the points.
             s = read_points(run_id, [key], start, end).get(key)
             if s is None:

@@ -18,6 +18,7 @@ from runyard.errors import NotFound
 from runyard.store import _codec, _tiles, listed_metrics
 from runyard.store._exists import require_run
 from runyard.store._locks import lock_run
+from runyard.store.chunk_cache import ChunkCache
 from runyard.store.events import Events
 from runyard.store.tables import (
     metric_batches,
@@ -172,6 +173,7 @@ class Metrics:
         self._events = events
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._upsert = self._upsert_summaries()  # built once: building it costs ~1 ms a batch
+        self._chunks = ChunkCache()  # decoded chunks for deep zooms (chunk_cache.py)
 
     def _upsert_summaries(self) -> Any:
         t = metric_summaries
@@ -424,7 +426,9 @@ class Metrics:
         (see _tiles.downsample), read from the tiles kept at ingest rather than the points."""
         from runyard.store.metric_charts import read_chart
 
-        got = read_chart(self._engine, self.read, run_id, keys, start, end, max_points)
+        got = read_chart(
+            self._engine, self.read, run_id, keys, start, end, max_points, self._chunks
+        )
         return {key: Series(key, *arrays) for key, arrays in got.items()}
 
     def read(

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from runyard.store import Store, _codec, _tiles
+from runyard.store.chunk_cache import FINE
 from runyard.store.metrics import Series
 from runyard.store.tables import metric_chunks, metric_heads, metric_tiles
 
@@ -64,11 +65,16 @@ def _reference(
     most = sum(len(c[0]) for c in chunks)  # before the window cuts: they choose the level
     if most > max_points and sum(-(-len(c[0]) // _tiles.TILE) for c in chunks) >= nb:
         whole = len(chunks) >= 2 * nb  # many chunks: each chunk one tile
-        for steps, values, _ in chunks:
+        for steps, values, tiled in chunks:
             pts = [(s, v) for s, v in zip(steps, values, strict=True) if inside(s)]
+            if tiled and len(pts) < len(steps):  # cut by the window: its fine tiles
+                tiles += _fine(steps, values, inside)
+                continue
             size = max(1, len(pts)) if whole else _tiles.TILE
             tiles += [pts[i : i + size] for i in range(0, len(pts), size)]
-    if len(tiles) < nb:  # a deep zoom: each point is its own tile
+    if len(tiles) < nb:  # a deep zoom: tiles of FINE points; those the window cuts, points
+        tiles = [t for steps, values, _ in chunks for t in _fine(steps, values, inside)]
+    if len(tiles) < nb:  # a deeper zoom: each point is its own tile
         tiles = [[p] for p in every]
     lo, hi = min(t[0][0] for t in tiles), max(t[-1][0] for t in tiles)
     groups: list[list[tuple[int, float]]] = [[] for _ in range(nb)]
@@ -86,6 +92,19 @@ def _reference(
             must.append([_p(s, v) for s, v in finite if v == best])
     top = max(s for s, _ in every)
     return None, must, _p(*every[0]), _p(*[p for p in every if p[0] == top][-1])
+
+
+def _fine(steps: list[int], values: list[Any], inside: Any) -> list[list[tuple[int, Any]]]:
+    """A chunk's tiles of FINE points inside the window; those the window cuts, point by point."""
+    pts = list(zip(steps, values, strict=True))
+    tiles = []
+    for i in range(0, len(pts), FINE):
+        tile = pts[i : i + FINE]
+        if all(inside(s) for s, _ in tile):
+            tiles.append(tile)
+        else:
+            tiles += [[p] for p in tile if inside(p[0])]
+    return tiles
 
 
 def _spans(chunk: tuple[Any, ...], start: int | None, end: int | None) -> bool:
@@ -298,3 +317,31 @@ def test_a_whole_series_is_read_from_the_heads_and_only_when_every_chunk_has_one
     _check(store, run.id, None, None, 40)
     # A zoom never reads the heads.
     _check(store, run.id, 1_234, 25_678, 40)
+
+
+def test_a_deep_zoom_reads_fine_tiles_made_once_per_chunk(store: Store) -> None:
+    """A window of fewer stored tiles than buckets (30k-60k points of 50k-point chunks, 1,000
+    points asked) is drawn from tiles of 32 points, made on the first zoom and kept: the
+    next zooms, at other windows, decode nothing. Every answer holds its buckets' extremes."""
+    run = store.runs.create(experiment="e")
+    n = 150_000
+    steps = np.arange(n, dtype=np.int64)
+    values = np.sin(steps / 900.0)
+    values[[40_001, 77_777, 120_000]] = [9.0, -9.0, math.nan]  # spikes a zoom must show
+    for i in range(0, n, 50_000):
+        sl = slice(i, i + 50_000)
+        store.metrics.ingest(run.id, [Series("k", steps[sl], values[sl], steps[sl] * 0.01)])
+    kept = store.metrics._chunks._kept  # the process's decoded chunks
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        start = int(rng.integers(0, 80_000))
+        end = start + int(rng.integers(30_000, 60_000))
+        _check(store, run.id, start, end, 1000)
+    assert 2 <= len(kept) <= 3
+    names = set(kept)
+    got = store.metrics.chart(run.id, ["k"], 39_000, 79_000, 1000)["k"]
+    assert {9.0, -9.0} <= set(got.values.tolist())
+    assert got.steps[0] == 39_000 and got.steps[-1] == 79_000  # not a point outside
+    _check(store, run.id, 39_000, 79_000, 1000)
+    _check(store, run.id, 100_000, 149_999, 1000)
+    assert set(kept) >= names and len(kept) <= 3  # nothing decoded twice

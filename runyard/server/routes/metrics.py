@@ -7,18 +7,20 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError, WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 
 from runyard._names import BAD_NAME, name_problem
 from runyard.errors import BadRequest, PayloadTooLarge, RunyardError
 from runyard.server._chart_cache import ChartCache
 from runyard.server._deps import StoreDep
+from runyard.server._reads import read
 from runyard.server.routes import ERRORS, Digits
 from runyard.server.schemas import GoalsIn, IngestOut, MetricBatch, MetricsOut, RunOut
 from runyard.store.metrics import Series
 from runyard.store.run_state import json_number
 
 if TYPE_CHECKING:
-    pass
+    from runyard.store import Store
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["metrics"], responses=ERRORS)
 
@@ -69,8 +71,6 @@ async def ingest_metrics(run_id: str, request: Request, store: StoreDep) -> Inge
         values = np.array(s.values, dtype=np.float64)  # None becomes NaN
         ts = np.array(s.timestamps, dtype=np.float64) if s.timestamps else np.full(n, now)
         series.append(Series(key, np.array(s.steps, dtype=np.int64), values, ts))
-    from starlette.concurrency import run_in_threadpool
-
     result = await run_in_threadpool(
         store.metrics.ingest, run_id, series, source=batch.source, seq=batch.seq
     )
@@ -101,7 +101,7 @@ def _wanted(keys: list[str] | None) -> list[str] | None:
 
 
 @router.get("/metrics", response_model=MetricsOut)
-def read_metrics(
+async def read_metrics(
     run_id: str,
     request: Request,
     store: StoreDep,
@@ -143,26 +143,40 @@ def read_metrics(
     if start is not None and end is not None and start > end:
         raise BadRequest(f"start {start} is after end {end}")
     wanted = _wanted(keys)
-    cache: ChartCache = request.app.state.chart_cache
-    cache_key: Any = None
-    if max_points is not None:  # a chart: small, asked for again and again
-        cache_key = (run_id, tuple(sorted(set(wanted))) if wanted else None, start, end, max_points)
-        version = store.metrics.version(run_id, cache_key[1])
-        if (hit := cache.get(cache_key, version)) is not None:
-            return Response(hit, media_type="application/json")
-    if max_points is None:
-        data = store.metrics.read(run_id, wanted, start, end)
-    else:
-        data = store.metrics.chart(run_id, wanted, start, end, max_points)
-    out = {}
-    for key, series in data.items():
-        if max_points is None and len(series.steps) > MAX_POINTS_PER_READ_KEY:
-            raise PayloadTooLarge(f"{key!r} holds {len(series.steps)} points: pass max_points")
-        out[key] = _series_json(series)
-    body = orjson.dumps({"metrics": out}, option=orjson.OPT_SERIALIZE_NUMPY)
-    if cache_key is not None:
-        cache.put(cache_key, version, body)
+    if max_points is None:  # every point: up to millions, read in the thread pool
+        data = await run_in_threadpool(store.metrics.read, run_id, wanted, start, end)
+        for key, series in data.items():
+            if len(series.steps) > MAX_POINTS_PER_READ_KEY:
+                raise PayloadTooLarge(f"{key!r} holds {len(series.steps)} points: pass max_points")
+        body = await run_in_threadpool(_metrics_json, data)
+    else:  # a chart: small, read from tiles, and asked for again and again
+        cache: ChartCache = request.app.state.chart_cache
+        body = await read(store, _chart, store, cache, run_id, wanted, start, end, max_points)
     return Response(body, media_type="application/json")
+
+
+def _metrics_json(data: dict[str, Series]) -> bytes:
+    out = {key: _series_json(series) for key, series in data.items()}
+    return orjson.dumps({"metrics": out}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _chart(
+    store: Store,
+    cache: ChartCache,
+    run_id: str,
+    wanted: list[str] | None,
+    start: int | None,
+    end: int | None,
+    max_points: int,
+) -> bytes:
+    """A chart's answer: the cached one while the keys' data is unchanged, else made."""
+    cache_key = (run_id, tuple(sorted(set(wanted))) if wanted else None, start, end, max_points)
+    version = store.metrics.version(run_id, cache_key[1])
+    if (hit := cache.get(cache_key, version)) is not None:
+        return hit
+    body = _metrics_json(store.metrics.chart(run_id, wanted, start, end, max_points))
+    cache.put(cache_key, version, body)
+    return body
 
 
 @router.post("/metric-goals")
