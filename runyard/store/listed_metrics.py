@@ -59,14 +59,27 @@ def _float(x: float | str | None) -> float | None:
 
 def refresh(conn: sa.Connection, run_id: str) -> None:
     """Rewrite the run's listed metrics from its metric_summaries; ``conn``'s transaction
-    holds the run's lock (`lock_run`) since before it wrote them."""
-    t = metric_summaries.c
-    rows = conn.execute(
-        sa.select(t.key, t.last, t.best, t.best_step).where(t.run_id == run_id).order_by(t.key)
-    ).all()
-    conn.execute(
-        runs.update().where(runs.c.id == run_id).values(listed_metrics=encode(map(tuple, rows)))
+    holds the run's lock (`lock_run`) since before it wrote them, or SQLite's write lock."""
+    rows = conn.execute(_READ, {"of_run": run_id}).all()
+    conn.execute(_WRITE, {"the_run": run_id, "listed": encode(map(tuple, rows))})
+
+
+# Built once: an ingest runs these every batch, and building them costs more than running them.
+_READ = (
+    sa.select(
+        metric_summaries.c.key,
+        metric_summaries.c.last,
+        metric_summaries.c.best,
+        metric_summaries.c.best_step,
     )
+    .where(metric_summaries.c.run_id == sa.bindparam("of_run"))
+    .order_by(metric_summaries.c.key)
+)
+_WRITE = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("the_run"))
+    .values(listed_metrics=sa.bindparam("listed"))
+)
 
 
 def from_summary_rows(rows: Iterable[Mapping[str, Any]]) -> str | None:

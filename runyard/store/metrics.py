@@ -174,6 +174,11 @@ class Metrics:
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._upsert = self._upsert_summaries()  # built once: building it costs ~1 ms a batch
         self._chunks = ChunkCache()  # decoded chunks for deep zooms (chunk_cache.py)
+        # An ingest rewrites the run's listed metrics from its summaries: on PostgreSQL under
+        # the run's row lock; SQLite's transaction holds the database's one write lock from
+        # its first write, before it reads the summaries, and a lock of the row first would
+        # only hold that lock longer (ingests from many runs at once wait on it).
+        self._row_locks = engine.dialect.name == "postgresql"
 
     def _upsert_summaries(self) -> Any:
         t = metric_summaries
@@ -213,7 +218,8 @@ class Metrics:
         """Store one batch atomically; a batch seen before (same source and seq) is skipped."""
         points = sum(len(s.steps) for s in series)
         with self._engine.begin() as conn:
-            lock_run(conn, run_id)  # first, as every writer of a run: no lock-order deadlock
+            if self._row_locks:  # first, as every writer of a run: no lock-order deadlock
+                lock_run(conn, run_id)
             run = _goals_and_status(conn, run_id)
             if source is not None and seq is not None:
                 # One statement, not a SAVEPOINT: pysqlite does not BEGIN before a SAVEPOINT,
