@@ -85,7 +85,7 @@ class RunSearch:
         if c.entity == "metrics":
             s = metric_summaries  # an IN, not a correlated EXISTS: it can use (key, last)
             return runs.c.id.in_(
-                sa.select(s.c.run_id).where(s.c.key == c.key, _OPS[c.op](s.c.last, float(c.value)))
+                sa.select(s.c.run_id).where(s.c.key == c.key, self.metric_on(s, c))
             )
         if c.entity == "tags":
             t = mlflow_run_tags

@@ -144,15 +144,22 @@ async def read_metrics(
         raise BadRequest(f"start {start} is after end {end}")
     wanted = _wanted(keys)
     if max_points is None:  # every point: up to millions, read in the thread pool
-        data = await run_in_threadpool(store.metrics.read, run_id, wanted, start, end)
-        for key, series in data.items():
-            if len(series.steps) > MAX_POINTS_PER_READ_KEY:
-                raise PayloadTooLarge(f"{key!r} holds {len(series.steps)} points: pass max_points")
-        body = await run_in_threadpool(_metrics_json, data)
+        body = await run_in_threadpool(_points, store, run_id, wanted, start, end)
     else:  # a chart: small, read from tiles, and asked for again and again
         cache: ChartCache = request.app.state.chart_cache
         body = await read(store, _chart, store, cache, run_id, wanted, start, end, max_points)
     return Response(body, media_type="application/json")
+
+
+def _points(
+    store: Store, run_id: str, wanted: list[str] | None, start: int | None, end: int | None
+) -> bytes:
+    """Every point of the keys in the window, or PayloadTooLarge past a key's limit."""
+    data = store.metrics.read(run_id, wanted, start, end)
+    for key, series in data.items():
+        if len(series.steps) > MAX_POINTS_PER_READ_KEY:
+            raise PayloadTooLarge(f"{key!r} holds {len(series.steps)} points: pass max_points")
+    return _metrics_json(data)
 
 
 def _metrics_json(data: dict[str, Series]) -> bytes:
