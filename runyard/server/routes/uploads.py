@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from runyard._paths import check_name, confine_relative
 from runyard.errors import BadRequest, Conflict, RunyardError
@@ -104,42 +105,43 @@ async def upload_chunk(
     if length.isdigit() and offset + int(length) > size:
         raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
     part.parent.mkdir(parents=True, exist_ok=True)
-    known = _HASHES.pop((part, have), None) if have else hashlib.sha256()
-    hasher = _Hasher(known) if known is not None else None
+    # The hash of what came before goes on in its thread while the client sends the next
+    # chunk: only the last chunk waits for it.
+    hasher = _HASHES.pop((part, have), None) if have else _Hasher(hashlib.sha256())
+    kept = sealing = False  # the hasher is handed on, to the next chunk or to the seal
     received = have
-    block = bytearray()  # pieces arrive in tens of KB: written and hashed a MB at a time
-
-    def put(f: Any) -> None:
-        f.write(block)
-        if hasher is not None:
-            hasher.update(bytes(block))
-        block.clear()
-
+    # Each piece is written as it arrives (up to 256 KB): on Linux 6.x a write of a MB or
+    # more asks the page cache for large folios, which a busy host gives slowly (a file
+    # written in 1 MB blocks went up to 5x slower than in 64 KB ones here). The pieces go to
+    # the hashing thread a MB at a time, without copying them.
+    pieces: list[bytes] = []
+    pending = 0
     try:
         with open(part, "ab", buffering=0) as f:
             async for piece in request.stream():
                 if received + len(piece) > size:
                     f.truncate(have)
                     raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
-                block += piece
+                _write_all(f, piece)
                 received += len(piece)
-                if len(block) >= BLOCK:
-                    put(f)
-            put(f)
+                if hasher is not None:
+                    pieces.append(piece)
+                    pending += len(piece)
+                    if pending >= BLOCK:
+                        hasher.update(pieces)
+                        pieces, pending = [], 0
+            if hasher is not None and pieces:
+                hasher.update(pieces)
             if received < size:
                 if hasher is not None:
-                    _keep_hash(part, received, hasher.result())
+                    _keep_hash(part, received, hasher)
+                    kept = True
                 return UploadOut(path=path, received=received, complete=False)
-            os.fsync(f.fileno())
+            sealing = True
     finally:
-        if hasher is not None:
+        if hasher is not None and not (kept or sealing):
             hasher.close()
-    if hasher is not None:
-        digest = hasher.result()
-    else:  # the earlier chunks went elsewhere: hash the whole file
-        with open(part, "rb") as whole:
-            digest = hashlib.file_digest(whole, "sha256")
-    got = digest.hexdigest()
+    got = await run_in_threadpool(_seal, part, hasher)  # fsync and hash: off the event loop
     if got != sha256:
         part.unlink()
         raise Unprocessable(f"{path!r} arrived with SHA-256 {got}, not {sha256}: send it again")
@@ -148,22 +150,38 @@ async def upload_chunk(
     return UploadOut(path=path, received=size, complete=True)
 
 
+def _seal(part: Path, hasher: _Hasher | None) -> str:
+    """The whole file's SHA-256, once it is on disk. Without a hash of the earlier chunks
+    (they went to another process, or before a restart) the file is read again."""
+    with open(part, "rb") as whole:
+        os.fsync(whole.fileno())
+        digest = hasher.result() if hasher is not None else hashlib.file_digest(whole, "sha256")
+    return str(digest.hexdigest())
+
+
+def _write_all(f: Any, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # a write to a file may be short (a signal, a disk filling up)
+        view = view[f.write(view) :]
+
+
 class _Hasher:
     """Hashes the pieces of a body in a thread of its own (hashlib lets go of the GIL), while
     the event loop receives the next ones."""
 
     def __init__(self, digest: Any):
         self._digest = digest
-        self._pieces: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name="runyard-upload-hash")
+        self._pieces: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="runyard-upload-hash", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
-        while (piece := self._pieces.get()) is not None:
-            self._digest.update(piece)
+        while (pieces := self._pieces.get()) is not None:
+            for piece in pieces:
+                self._digest.update(piece)
 
-    def update(self, piece: bytes) -> None:
-        self._pieces.put(piece)
+    def update(self, pieces: list[bytes]) -> None:
+        self._pieces.put(pieces)
 
     def result(self) -> Any:
         """The hash of every piece given (waits for the thread to catch up)."""
@@ -176,12 +194,13 @@ class _Hasher:
             self._thread.join()
 
 
-# (partial file, bytes hashed) → the hash of those bytes, for the next chunk of the same file.
-_HASHES: OrderedDict[tuple[Path, int], Any] = OrderedDict()
+# (partial file, bytes received) → the hasher of those bytes (its thread may still be at it),
+# for the next chunk of the same file.
+_HASHES: OrderedDict[tuple[Path, int], _Hasher] = OrderedDict()
 _KEPT = 64  # files being uploaded at once through this process, at most
 
 
-def _keep_hash(part: Path, received: int, digest: Any) -> None:
-    _HASHES[(part, received)] = digest
+def _keep_hash(part: Path, received: int, hasher: _Hasher) -> None:
+    _HASHES[(part, received)] = hasher
     while len(_HASHES) > _KEPT:
-        _HASHES.popitem(last=False)
+        _HASHES.popitem(last=False)[1].close()
