@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
 from runyard.entities import RunStatus
 from runyard.errors import BadRequest, Conflict, NotFound
@@ -31,21 +33,27 @@ DATASET_LABEL = "dataset:"  # a label per dataset name, so the dashboard shows a
 
 
 @dataclass(frozen=True, slots=True)
-class RunRow:
-    """What MLflow's run JSON needs of a run: a page of 1,000 searched runs reads only this
-    (a whole `Run` carries its spec, summaries and datasets, several times the cost)."""
+class PageRow:
+    """A searched run as MLflow's JSON needs it (a whole `Run` carries its spec, summaries and
+    datasets, several times the cost), hashable, so that its JSON is made once and reused
+    while it reads the same: params as the column's JSON text, tags sorted, and the
+    summaries' latest (key, value, step, timestamp) of each metric."""
 
     id: str
     name: str
-    experiment: str
+    experiment_id: int
     status: RunStatus
-    params: dict[str, Any]
+    params: str
     created_at: float
     started_at: float | None
     ended_at: float | None
+    deleted: bool
+    tags: tuple[tuple[str, str], ...]
+    latest: tuple[tuple[str, float, int | None, float | None], ...]
 
 
 RunState = Literal["missing", "deleted", "active"]
+_STATUSES = {s.value: s for s in RunStatus}  # a dict lookup; RunStatus(x) costs 10x more
 
 
 def _state_select() -> sa.Select[Any]:
@@ -153,22 +161,61 @@ class MlflowMeta:
             return "missing"
         return "deleted" if row[1] or row[2] else "active"
 
-    def run_rows(self, run_ids: Sequence[str]) -> list[RunRow]:
-        """The runs in the order asked; one missing (or in the trash) is left out."""
-        r = runs.c
-        stmt = (
-            sa.select(r.id, r.name, experiments.c.name, r.status, r.params)
-            .add_columns(r.created_at, r.started_at, r.ended_at)
-            .join(experiments, experiments.c.id == r.experiment_id)
-            .where(r.id.in_(list(run_ids)), r.deleted_at.is_(None))
+    def page(self, run_ids: Sequence[str]) -> list[PageRow]:
+        """A page of searched runs in the order asked, in three queries on one connection;
+        the ids go as one JSON array (a thousand bound values cost more to build than the
+        queries take). A run missing or in the trash is left out."""
+        if not run_ids:
+            return []
+        ids = self._among(list(run_ids))
+        r, t, m, d = runs.c, mlflow_run_tags.c, metric_summaries.c, mlflow_deleted.c
+        gone = sa.exists().where(d.kind == "run", d.ref == r.id)
+        head = sa.select(
+            r.id, r.name, r.experiment_id, r.status, sa.cast(r.params, sa.Text),
+            r.created_at, r.started_at, r.ended_at, gone,
+        ).where(r.id.in_(ids), r.deleted_at.is_(None))  # fmt: skip
+        tagged = sa.select(t.run_id, t.key, t.value).where(t.run_id.in_(ids))
+        latest = (
+            sa.select(m.run_id, m.key, m.last, m.last_step, m.last_ts)
+            .where(m.run_id.in_(ids))
+            .order_by(m.run_id, m.key)
         )
+        tags: dict[str, list[tuple[str, str]]] = {}
+        metrics: dict[str, list[tuple[str, float, int | None, float | None]]] = {}
         with self._engine.connect() as conn:
-            found = {row[0]: row for row in conn.execute(stmt)}
+            found = {row[0]: row for row in conn.execute(head).all()}
+            for run_id, key, value in conn.execute(tagged).all():
+                tags.setdefault(run_id, []).append((key, value))
+            for run_id, key, last, step, ts in conn.execute(latest).all():
+                value = math.nan if last is None else last
+                metrics.setdefault(run_id, []).append((key, value, step, ts))
         return [
-            RunRow(row[0], row[1], row[2], RunStatus(row[3]), row[4], row[5], row[6], row[7])
+            PageRow(
+                row[0],
+                row[1],
+                row[2],
+                RunStatus(row[3]),
+                row[4] or "{}",
+                row[5],
+                row[6],
+                row[7],
+                bool(row[8]),
+                tuple(sorted(tags.get(row[0], ()))),
+                tuple(metrics.get(row[0], ())),
+            )  # fmt: skip
             for row in (found.get(i) for i in run_ids)
             if row is not None
         ]
+
+    def _among(self, ids: list[str]) -> sa.ScalarSelect[Any]:
+        """The values of `ids` as a subquery over one bound JSON array."""
+        array = sa.bindparam("ids", orjson.dumps(ids).decode(), type_=sa.Text)
+        if self._engine.dialect.name == "postgresql":
+            return sa.select(
+                sa.func.jsonb_array_elements_text(sa.cast(array, JSONB))
+            ).scalar_subquery()
+        each = sa.func.json_each(array).table_valued("value")
+        return sa.select(each.c.value).scalar_subquery()
 
     @staticmethod
     def deleted_refs(kind: Kind) -> sa.Select[tuple[str]]:

@@ -17,7 +17,7 @@ from runyard.server.mlflow._wire import (
     USER_TAG,
     integer_in,
     resolve_experiment,
-    runs_json,
+    runs_page,
 )
 from runyard.server.mlflow.experiments import page_offset, page_token, view_type
 from runyard.store.mlflow_meta import MlflowMeta
@@ -105,7 +105,7 @@ def search_runs(body: Body, store: StoreDep) -> dict[str, Any]:
     page, more = search_ids(store.engine, experiments, where, clauses, keys, offset, limit)
     out: dict[str, Any] = {}
     if page:
-        out["runs"] = runs_json(store, store.mlflow.run_rows(page))
+        out["runs"] = runs_page(store, page)
     if more:
         out["next_page_token"] = page_token(offset + limit)
     return out

@@ -143,6 +143,54 @@ def test_non_finite_values_both_ways_and_latest_by_step(client: TestClient) -> N
     )
 
 
+@pytest.mark.parametrize("page", [3, 60])  # the exact-latest path, and a page past it
+def test_a_searched_run_shows_every_change_the_next_search(client: TestClient, page: int) -> None:
+    """A page of searched runs reuses each run's JSON while the run reads the same: after
+    every kind of change the run searched is what `runs/get` answers, field for field."""
+    exp = client.post(f"{API}/experiments/create", json={"name": f"reuse-{page}"}).json()
+    ids = [
+        client.post(
+            f"{API}/runs/create", json={"experiment_id": exp["experiment_id"], "start_time": i}
+        ).json()["run"]["info"]["run_id"]
+        for i in range(page)
+    ]
+    run_id = ids[0]
+    search = {"experiment_ids": [exp["experiment_id"]], "run_view_type": "ALL"}
+
+    def searched() -> dict[str, Any]:
+        found = client.post(f"{API}/runs/search", json=search).json()["runs"]
+        assert len(found) == page
+        return next(r for r in found if r["info"]["run_id"] == run_id)
+
+    def same() -> dict[str, Any]:
+        got = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
+        assert searched() == got
+        return got
+
+    same()
+    log = f"{API}/runs/log-batch"
+    changes = [
+        (log, {"metrics": [{"key": "m", "value": 1.5, "timestamp": 7, "step": 2}]}),
+        (log, {"metrics": [{"key": "m", "value": "NaN", "timestamp": 8, "step": 3}]}),
+        (log, {"params": [{"key": "lr", "value": "0.1"}]}),
+        (f"{API}/runs/set-tag", {"key": "note", "value": "a b"}),
+        (f"{API}/runs/set-tag", {"key": "note", "value": "c"}),
+        (f"{API}/runs/delete-tag", {"key": "note"}),
+        (f"{API}/runs/update", {"status": "FINISHED", "end_time": 9000, "run_name": "renamed"}),
+        (f"{API}/runs/delete", {}),
+        (f"{API}/runs/restore", {}),
+    ]
+    seen = [same()]
+    for route, body in changes:
+        assert client.post(route, json={"run_id": run_id, **body}).is_success, route
+        seen.append(same())
+        assert seen[-1] != seen[-2], route
+    gone = {"experiment_id": exp["experiment_id"]}
+    assert client.post(f"{API}/experiments/delete", json=gone).is_success
+    assert same()["info"]["lifecycle_stage"] == "deleted"
+    assert same()["data"]["metrics"] == [{"key": "m", "value": "NaN", "timestamp": 8, "step": 3}]
+
+
 def test_logging_into_a_finished_run_is_accepted(client: TestClient, store: Store) -> None:
     run_id = _run(client)
     done = {"run_id": run_id, "status": "FINISHED", "end_time": 5000}
