@@ -25,6 +25,12 @@ class Placed:
     relpath: str  # the same, relative to the run dir, with forward slashes
     size: int
     sha256: str
+    hashed: tuple[int, int, int]  # the file's (size, mtime_ns, inode) when it was hashed
+
+
+def signature(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells a file apart from itself rewritten: its size, mtime and inode."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def check_name(name: str, what: str) -> PurePosixPath:
@@ -72,4 +78,5 @@ def place(src: str | os.PathLike[str], run_dir: Path, folder: str, name: str | N
             raise
     _fsync_file(dest)
     fsync_dir(dest.parent)
-    return Placed(dest, str(rel), dest.stat().st_size, sha256_of(dest))
+    before = dest.stat()  # taken before the hash: a rewrite while hashing shows in it
+    return Placed(dest, str(rel), before.st_size, sha256_of(dest), signature(before))

@@ -22,7 +22,10 @@ from typing import Any
 
 import httpx
 
+from runyard.sdk._files import signature
+
 log = logging.getLogger("runyard.sdk.upload")
+Known = tuple[str, tuple[int, int, int]]  # a file's SHA-256, and its signature when hashed
 CHUNK = 8 * 1024 * 1024  # under the server's body limit
 RETRY_S = (0.5, 1, 2, 4, 8)
 
@@ -40,18 +43,20 @@ class Uploader:
         self.base = f"{url.rstrip('/')}/api/runs/{run_id}"
         self.run_dir = run_dir
         self._client = httpx.Client(headers=_headers(token), timeout=60)
-        self._queue: queue.Queue[tuple[str, Path] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Path, Known | None] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
         self.failed: list[str] = []
         self._thread = threading.Thread(target=self._work, name="runyard-upload", daemon=True)
         self._thread.start()
 
-    def send(self, relpath: str, source: Path | None = None) -> None:
+    def send(self, relpath: str, source: Path | None = None, known: Known | None = None) -> None:
         """Queue `run_dir/relpath` (or the file `source`, sent as relpath) for upload;
-        returns at once."""
+        returns at once. `known`: the file's SHA-256 and its signature when it was hashed
+        (`run.checkpoint` hashes what it places): the file is not hashed again unless it
+        changed since."""
         self._idle.clear()
-        self._queue.put((relpath, source or self.run_dir / relpath))
+        self._queue.put((relpath, source or self.run_dir / relpath, known))
 
     def wait(self, timeout: float) -> bool:
         """True once everything queued has been sent (or given up on)."""
@@ -64,12 +69,14 @@ class Uploader:
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
-            relpath, source = item
+            relpath, source, known = item
             for pause in (*RETRY_S, None):
                 try:
-                    self._upload(relpath, source)
+                    self._upload(relpath, source, known)
                     break
                 except (httpx.HTTPError, OSError) as exc:
+                    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 422:
+                        known = None  # refused whole: the next try hashes what is on disk
                     if pause is None:
                         log.warning("giving up on uploading %s: %s", relpath, exc)
                         self.failed.append(relpath)
@@ -82,29 +89,32 @@ class Uploader:
     def _url(self, relpath: str) -> str:
         return f"{self.base}/uploads/{urllib.parse.quote(relpath)}"
 
-    def _upload(self, relpath: str, path: Path) -> None:
-        """One pass over the file: each chunk is hashed as it is read and sent; the whole
-        file's SHA-256 goes with the last. A file changed while it was sent (its size or
-        mtime moved) is hashed afresh from disk for that last chunk, so the server refuses
-        the torn copy (422) and it is sent again."""
+    def _upload(self, relpath: str, path: Path, known: Known | None) -> None:
+        """One pass over the file: each chunk is hashed as it is read and sent (unless its
+        hash is known); the whole file's SHA-256 goes with the last. A file changed while it
+        was sent (its size or mtime moved) is hashed afresh from disk for that last chunk,
+        so the server refuses the torn copy (422) and it is sent again."""
         before = os.stat(path)
+        sha_known = known[0] if known is not None and known[1] == signature(before) else None
         status = self._client.get(self._url(relpath))
         status.raise_for_status()
         offset = int(status.json()["received"])
-        digest = _hash_prefix(path, offset)
+        digest = None if sha_known else _hash_prefix(path, offset)
         size = before.st_size
         with open(path, "rb") as f:
             while True:
                 f.seek(offset)
                 chunk = f.read(CHUNK)
                 last = offset + len(chunk) >= size
-                # hashed beside the sending (hashlib lets go of the GIL); the last one first
-                hashing = threading.Thread(target=digest.update, args=(chunk,))
-                hashing.start()
+                hashing = None
+                if digest is not None:  # beside the sending (hashlib lets go of the GIL)
+                    hashing = threading.Thread(target=digest.update, args=(chunk,))
+                    hashing.start()
                 sha = "0" * 64  # checked with the last chunk only
                 if last:
-                    hashing.join()
-                    sha = digest.hexdigest()
+                    if hashing is not None:
+                        hashing.join()
+                    sha = digest.hexdigest() if digest is not None else str(sha_known)
                     if _changed(before, os.stat(path)):
                         with open(path, "rb") as again:
                             sha = hashlib.file_digest(again, "sha256").hexdigest()
@@ -112,10 +122,11 @@ class Uploader:
                 try:
                     r = self._client.put(self._url(relpath), params=params, content=chunk)
                 finally:
-                    hashing.join()
+                    if hashing is not None:
+                        hashing.join()
                 if r.status_code == 409:  # the server has another offset: go on from it
                     offset = int(self._client.get(self._url(relpath)).json()["received"])
-                    digest = _hash_prefix(path, offset)
+                    digest = None if sha_known else _hash_prefix(path, offset)
                     continue
                 r.raise_for_status()  # a 422 (mangled, or changed while sent): all again
                 body = r.json()
@@ -139,7 +150,7 @@ def _hash_prefix(path: Path, size: int) -> Any:
 
 
 def _changed(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_size, a.st_mtime_ns, a.st_ino) != (b.st_size, b.st_mtime_ns, b.st_ino)
+    return signature(a) != signature(b)
 
 
 def fetch_resume(url: str, token: str | None, run_id: str, run_dir: Path) -> Path | None:

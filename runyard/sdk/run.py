@@ -239,7 +239,7 @@ class Run:
         self._put("checkpoint", body)
         self._transport.spool_now(30.0)
         if self._uploader is not None:
-            self._uploader.send(placed.relpath)
+            self._uploader.send(placed.relpath, known=(placed.sha256, placed.hashed))
         return placed.path
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
@@ -248,7 +248,7 @@ class Run:
         body = {"path": placed.relpath, "size": placed.size, "sha256": placed.sha256}
         self._put("artifact", {**body, "attempt": self.attempt})
         if self._uploader is not None:
-            self._uploader.send(placed.relpath)
+            self._uploader.send(placed.relpath, known=(placed.sha256, placed.hashed))
         return placed.path
 
     def log_text(self, key: str, text: str, step: int | None = None) -> None:

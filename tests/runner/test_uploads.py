@@ -199,3 +199,54 @@ def test_a_file_rewritten_while_it_is_sent_is_refused_torn_and_sent_again(
     assert up.close(60) is True
     assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == new
     assert 422 in sent  # the torn copy was refused
+
+
+def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run.checkpoint` hashes what it places; the upload reuses that hash while the file is
+    as it was hashed, hashes afresh a file changed since, and a known hash the server refuses
+    (a rewrite that kept size, mtime and inode) is dropped for the next try."""
+    from runyard.sdk._files import place
+
+    monkeypatch.setattr(_upload, "CHUNK", 1000)
+    monkeypatch.setattr(_upload, "RETRY_S", (0.05,))
+    run = _tracked(server.url)
+    scratch = tmp_path / "scratch"
+    arrived = Path(run["run_dir"]) / "checkpoints"
+    hashed: list[int] = []
+    prefix = _upload._hash_prefix
+
+    def counted(path: Path, size: int) -> object:
+        hashed.append(size)
+        return prefix(path, size)
+
+    monkeypatch.setattr(_upload, "_hash_prefix", counted)
+    src = tmp_path / "a.bin"
+    src.write_bytes(os.urandom(2500))
+    placed = place(src, scratch, "checkpoints", None)
+    up = _upload.Uploader(server.url, None, run["id"], scratch)
+    up.send(placed.relpath, known=(placed.sha256, placed.hashed))
+    assert up.wait(60) and not up.failed
+    assert (arrived / "a.bin").read_bytes() == src.read_bytes() and hashed == []
+
+    b = tmp_path / "b.bin"
+    b.write_bytes(os.urandom(2500))
+    placed = place(b, scratch, "checkpoints", None)
+    new = os.urandom(3100)
+    placed.path.write_bytes(new)  # rewritten after it was hashed: another size and mtime
+    up.send(placed.relpath, known=(placed.sha256, placed.hashed))
+    assert up.wait(60) and not up.failed
+    assert (arrived / "b.bin").read_bytes() == new and hashed == [0]
+
+    c = tmp_path / "c.bin"
+    c.write_bytes(os.urandom(2500))
+    placed = place(c, scratch, "checkpoints", None)
+    st = placed.path.stat()
+    same_size = os.urandom(2500)
+    with open(placed.path, "r+b") as f:  # in place: the inode and size stay
+        f.write(same_size)
+    os.utime(placed.path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the mtime looks the same
+    up.send(placed.relpath, known=(placed.sha256, placed.hashed))
+    assert up.close(60) is True
+    assert (arrived / "c.bin").read_bytes() == same_size and hashed == [0, 0]
