@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from runyard.sdk._files import signature
 
 log = logging.getLogger("runyard.sdk.upload")
 Known = tuple[str, tuple[int, int, int]]  # a file's SHA-256, and its signature when hashed
-CHUNK = 8 * 1024 * 1024  # under the server's body limit
+CHUNK = 128 * 1024 * 1024  # a request's body: the server writes it as it comes
+PIECE = 1024 * 1024  # read from disk and sent at a time (a chunk is never held whole)
+TAIL = 1024 * 1024  # sent last, once the hash being made beside the rest is ready
 RETRY_S = (0.5, 1, 2, 4, 8)
 
 
@@ -90,67 +93,85 @@ class Uploader:
         return f"{self.base}/uploads/{urllib.parse.quote(relpath)}"
 
     def _upload(self, relpath: str, path: Path, known: Known | None) -> None:
-        """One pass over the file: each chunk is hashed as it is read and sent (unless its
-        hash is known); the whole file's SHA-256 goes with the last. A file changed while it
-        was sent (its size or mtime moved) is hashed afresh from disk for that last chunk,
-        so the server refuses the torn copy (422) and it is sent again."""
+        """The file in chunks of up to CHUNK bytes, each streamed from disk a PIECE at a time
+        (never held whole); the server checks the whole file's SHA-256, sent with the last.
+        The hash is the one the file was placed with while the file is as it was then;
+        else it is made in a thread while all but the last TAIL bytes are sent. A file seen
+        changed before its last chunk is hashed again from disk for it, so the server, whose
+        copy is torn, refuses it (422), as it refuses a copy torn unseen (in the same tick
+        of the mtime); the next try sends the file whole, hashed anew."""
         before = os.stat(path)
-        sha_known = known[0] if known is not None and known[1] == signature(before) else None
+        still = known is not None and known[1] == signature(before)
+        sha: str | None = known[0] if known is not None and still else None
+        hashed = None if sha is not None else _hash_beside(path)
+        size = before.st_size
         status = self._client.get(self._url(relpath))
         status.raise_for_status()
         offset = int(status.json()["received"])
-        digest = None if sha_known else _hash_prefix(path, offset)
-        size = before.st_size
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=0) as f:
             while True:
-                f.seek(offset)
-                chunk = f.read(CHUNK)
-                last = offset + len(chunk) >= size
-                hashing = None
-                if digest is not None:  # beside the sending (hashlib lets go of the GIL)
-                    hashing = threading.Thread(target=digest.update, args=(chunk,))
-                    hashing.start()
-                sha = "0" * 64  # checked with the last chunk only
-                if last:
-                    if hashing is not None:
-                        hashing.join()
-                    sha = digest.hexdigest() if digest is not None else str(sha_known)
-                    if _changed(before, os.stat(path)):
-                        with open(path, "rb") as again:
-                            sha = hashlib.file_digest(again, "sha256").hexdigest()
-                params: dict[str, str | int] = {"offset": offset, "size": size, "sha256": sha}
-                try:
-                    r = self._client.put(self._url(relpath), params=params, content=chunk)
-                finally:
-                    if hashing is not None:
-                        hashing.join()
+                if sha is None and hashed is not None and offset >= size - TAIL:
+                    sha = hashed()
+                end = size if sha is not None else size - TAIL
+                length = min(CHUNK, end - offset)
+                if offset + length == size and signature(os.stat(path)) != signature(before):
+                    sha = _sha256_of(path)  # changed while sent: the server refuses the mix
+                params: dict[str, str | int] = {"offset": offset, "size": size}
+                params["sha256"] = sha or "0" * 64  # checked with the last chunk only
+                r = self._client.put(
+                    self._url(relpath),
+                    params=params,
+                    content=_pieces(f, offset, length),
+                    headers={"Content-Length": str(length)},
+                )
                 if r.status_code == 409:  # the server has another offset: go on from it
                     offset = int(self._client.get(self._url(relpath)).json()["received"])
-                    digest = None if sha_known else _hash_prefix(path, offset)
                     continue
-                r.raise_for_status()  # a 422 (mangled, or changed while sent): all again
+                r.raise_for_status()  # a 422 (mangled, or changed since hashed): all again
                 body = r.json()
                 if body["complete"]:
                     return
                 offset = int(body["received"])
 
 
-def _hash_prefix(path: Path, size: int) -> Any:
-    """The running SHA-256 of the file's first `size` bytes (those the server has)."""
-    digest = hashlib.sha256()
-    if size:
-        with open(path, "rb") as f:
-            while size > 0:
-                block = f.read(min(size, 1 << 20))
-                if not block:
-                    break
-                digest.update(block)
-                size -= len(block)
-    return digest
+def _hash_beside(path: Path) -> Callable[[], str]:
+    """Hash `path` in a thread (hashlib lets go of the GIL); the function returned waits for
+    the hash, or raises what reading the file raised."""
+    done: list[str | OSError] = []
+
+    def work() -> None:
+        try:
+            done.append(_sha256_of(path))
+        except OSError as exc:
+            done.append(exc)
+
+    thread = threading.Thread(target=work, name="runyard-upload-hash", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if isinstance(done[0], OSError):
+            raise done[0]
+        return done[0]
+
+    return wait
 
 
-def _changed(a: os.stat_result, b: os.stat_result) -> bool:
-    return signature(a) != signature(b)
+def _pieces(f: Any, offset: int, length: int) -> Iterator[bytes]:
+    """`length` bytes of `f` from `offset`, a PIECE at a time; a file that got shorter
+    stops the request (OSError), and the next try starts from what the server has."""
+    f.seek(offset)
+    while length > 0:
+        piece = f.read(min(PIECE, length))
+        if not piece:
+            raise OSError(f"{f.name} got shorter while it was sent")
+        length -= len(piece)
+        yield piece
+
+
+def _sha256_of(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def fetch_resume(url: str, token: str | None, run_id: str, run_dir: Path) -> Path | None:

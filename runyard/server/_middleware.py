@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -133,14 +134,23 @@ def _wants_a_page(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 
 
 class BodyLimit:
-    """Refuses bodies over `limit` bytes with 413, by Content-Length or while streaming."""
+    """Refuses bodies over `limit` bytes with 413, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, limit: int):
+    `streamed`: PUTs to the paths it matches are let through whatever their size: their
+    route writes the body to disk as it comes and bounds it itself (an upload's chunk by the
+    file's declared size), so no body is held in memory."""
+
+    def __init__(self, app: ASGIApp, limit: int, streamed: re.Pattern[str] | None = None):
         self.app = app
         self.limit = limit
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.streamed is not None
+            and scope["method"] == "PUT"
+            and self.streamed.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         too_large = PayloadTooLarge(f"request body is over the limit of {self.limit} bytes")

@@ -279,7 +279,7 @@ def create_app(
             allow_headers=["authorization", "content-type", "last-event-id"],
             allow_credentials=True,
         )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, streamed=uploads.STREAMED)
     app.add_middleware(
         BrowserGuard,
         allowed_hosts=settings.allowed_hosts,

@@ -171,11 +171,11 @@ def test_the_last_chunk_is_checked_whether_or_not_this_process_hashed_the_first(
 def test_a_file_rewritten_while_it_is_sent_is_refused_torn_and_sent_again(
     server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The client hashes what it sends, in one pass; a checkpoint rewritten in place under it
-    (torch.save to the same path) would arrive torn but self-consistent, so its last chunk
-    carries the hash of the file as it is now: the server refuses the mix, the file goes
-    again, whole."""
+    """A checkpoint rewritten in place while it is sent (torch.save to the same path) would
+    arrive torn: the server refuses the mix by its hash (the client hashes the file as it is
+    now for the last chunk), and the file is sent again whole."""
     monkeypatch.setattr(_upload, "CHUNK", 1000)
+    monkeypatch.setattr(_upload, "TAIL", 1000)  # all but the last 1000 bytes go unhashed
     monkeypatch.setattr(_upload, "RETRY_S", (0.05,))
     run = _tracked(server.url)
     scratch = tmp_path / "scratch"
@@ -214,14 +214,14 @@ def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
     run = _tracked(server.url)
     scratch = tmp_path / "scratch"
     arrived = Path(run["run_dir"]) / "checkpoints"
-    hashed: list[int] = []
-    prefix = _upload._hash_prefix
+    hashed: list[str] = []
+    sha256_of = _upload._sha256_of
 
-    def counted(path: Path, size: int) -> object:
-        hashed.append(size)
-        return prefix(path, size)
+    def counted(path: Path) -> str:
+        hashed.append(path.name)
+        return sha256_of(path)
 
-    monkeypatch.setattr(_upload, "_hash_prefix", counted)
+    monkeypatch.setattr(_upload, "_sha256_of", counted)
     src = tmp_path / "a.bin"
     src.write_bytes(os.urandom(2500))
     placed = place(src, scratch, "checkpoints", None)
@@ -237,7 +237,7 @@ def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
     placed.path.write_bytes(new)  # rewritten after it was hashed: another size and mtime
     up.send(placed.relpath, known=(placed.sha256, placed.hashed))
     assert up.wait(60) and not up.failed
-    assert (arrived / "b.bin").read_bytes() == new and hashed == [0]
+    assert (arrived / "b.bin").read_bytes() == new and hashed == ["b.bin"]
 
     c = tmp_path / "c.bin"
     c.write_bytes(os.urandom(2500))
@@ -249,4 +249,4 @@ def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
     os.utime(placed.path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the mtime looks the same
     up.send(placed.relpath, known=(placed.sha256, placed.hashed))
     assert up.close(60) is True
-    assert (arrived / "c.bin").read_bytes() == same_size and hashed == [0, 0]
+    assert (arrived / "c.bin").read_bytes() == same_size and hashed == ["b.bin", "c.bin"]

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -166,6 +169,15 @@ def test_oversized_body_is_refused(settings, store) -> None:  # type: ignore[no-
         r = c.post("/api/runs", content=chunks, headers={"content-type": "application/json"})
         assert r.status_code == 413
         assert c.post("/api/runs", json={"notes": "short"}).status_code == 201
+        # an upload's chunk goes to disk as it comes, bounded by the file's declared size
+        run = c.post("/api/runs", json={"name": "files"}).json()
+        data = os.urandom(5000)
+        up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+        q = {"offset": 0, "size": 5000, "sha256": hashlib.sha256(data).hexdigest()}
+        assert c.put(up, params=q, content=data).json()["complete"] is True
+        over = c.put(up + "2", params={**q, "size": 4000}, content=data)
+        assert over.status_code == 400 and "past the file's size" in over.text
+        assert c.post(up, content=data).status_code == 413  # only PUTs of uploads stream
 
 
 def test_openapi_lists_every_route(client: TestClient) -> None:

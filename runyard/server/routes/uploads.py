@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from runyard._paths import check_name, confine_relative
+from runyard._writeback import start_writeback
 from runyard.errors import BadRequest, Conflict, RunyardError
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
@@ -38,7 +39,11 @@ PARTS = ".uploads"
 FOLDERS = ("checkpoints", "artifacts")
 TOP_FILES = ("progress.json", "metrics.jsonl")  # shipped by the sidecar
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A chunk is written to disk as it arrives and bounded by the file's size: the server's
+# body limit, made for bodies held in memory, does not apply (a client sends 128 MB a chunk).
+STREAMED = re.compile(r"^/api/runs/[^/]+/uploads/")
 BLOCK = 1 << 20
+FLUSH_EVERY = 8 * BLOCK  # written bytes whose write to disk starts at once (_writeback.py)
 
 
 class Unprocessable(RunyardError):
@@ -116,6 +121,7 @@ async def upload_chunk(
     # the hashing thread a MB at a time, without copying them.
     pieces: list[bytes] = []
     pending = 0
+    flushed = have
     try:
         with open(part, "ab", buffering=0) as f:
             async for piece in request.stream():
@@ -124,6 +130,9 @@ async def upload_chunk(
                     raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
                 _write_all(f, piece)
                 received += len(piece)
+                if received - flushed >= FLUSH_EVERY:
+                    start_writeback(f.fileno(), flushed, received - flushed)
+                    flushed = received
                 if hasher is not None:
                     pieces.append(piece)
                     pending += len(piece)
