@@ -115,10 +115,9 @@ async def upload_chunk(
     hasher = _HASHES.pop((part, have), None) if have else _Hasher(hashlib.sha256())
     kept = sealing = False  # the hasher is handed on, to the next chunk or to the seal
     received = have
-    # Each piece is written as it arrives (up to 256 KB): on Linux 6.x a write of a MB or
-    # more asks the page cache for large folios, which a busy host gives slowly (a file
-    # written in 1 MB blocks went up to 5x slower than in 64 KB ones here). The pieces go to
-    # the hashing thread a MB at a time, without copying them.
+    # Each piece is written as it arrives (up to 256 KB): gathered into 1 MB writes, new page
+    # cache filled up to 5x slower than in 64 KB writes on this VM (in some rounds; in others
+    # both were slow). The pieces go to the hashing thread a MB at a time, without copying.
     pieces: list[bytes] = []
     pending = 0
     flushed = have
