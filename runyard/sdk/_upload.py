@@ -101,8 +101,7 @@ class Uploader:
         copy is torn, refuses it (422), as it refuses a copy torn unseen (in the same tick
         of the mtime); the next try sends the file whole, hashed anew."""
         before = os.stat(path)
-        still = known is not None and known[1] == signature(before)
-        sha: str | None = known[0] if known is not None and still else None
+        sha = known[0] if known is not None and known[1] == signature(before) else None
         hashed = None if sha is not None else _hash_beside(path)
         size = before.st_size
         status = self._client.get(self._url(relpath))

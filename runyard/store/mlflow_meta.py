@@ -194,7 +194,7 @@ class MlflowMeta:
                 row[0],
                 row[1],
                 row[2],
-                RunStatus(row[3]),
+                _STATUSES[row[3]],
                 row[4] or "{}",
                 row[5],
                 row[6],
