@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("runyard.ray")
 CLUSTER_REFRESH_S = 5.0
+# Ray tells of a job's end only by closing its log tail, a second or two late (it reads the
+# log in steps of 1 s): a running attempt is asked for its state every second instead.
+RUNNING_POLL_S = 1.0
 # Set by the node, never shipped: Ray picks the GPUs of a job itself.
 NODE_OWNED = frozenset({"CUDA_VISIBLE_DEVICES"})
 # Relative: inside the job's working dir on its node. Ray unpacks one working dir for all
@@ -119,6 +122,7 @@ def _is_missing(exc: BaseException) -> bool:
 
 class RayBackend:
     name = "ray"
+    running_poll_s = RUNNING_POLL_S
 
     def __init__(self, address: str, token: str | None = None, shared_runs: bool = False):
         self.address = address.rstrip("/")

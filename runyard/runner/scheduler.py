@@ -115,6 +115,10 @@ class Scheduler:
         waits = [SAFETY_POLL_S] if self._live or self.blocked or cluster else []
         if any(not live.handle.running for live in self._live.values()):
             waits.append(QUEUED_POLL_S)  # in a backend's queue: noticed soon once it runs
+        # a backend that tells of an end late (Ray) has its running attempts polled
+        for name in {live.backend for live in self._live.values()} & self.backends.keys():
+            if (poll_s := getattr(self.backends[name][0], "running_poll_s", None)) is not None:
+                waits.append(poll_s)
         if self.idle_poll_s is not None:
             waits.append(self.idle_poll_s)
         due = self.store.jobs.next_retry_at()

@@ -78,7 +78,7 @@ def test_timeout_and_cancel_end_the_whole_ray_job(rayserver: ServerProcess) -> N
         program("sleeper.py", "600", "--ignore-term"), timeout_s=4, grace_s=1, max_retries=0
     )
     polite = api.submit(program("sleeper.py", "600"), grace_s=2)
-    wait_for(lambda: "started" in log_of(api.run(polite), 1), what="polite started")
+    api.until(polite, "running")  # seen running on Ray: a process to end
     r = httpx.post(f"{api.url}/api/runs/{polite}/cancel")
     assert r.status_code == 200, r.text
     assert api.until(polite, "cancelled", "failed", "completed")["status"] == "cancelled"
@@ -97,13 +97,20 @@ def test_timeout_and_cancel_end_the_whole_ray_job(rayserver: ServerProcess) -> N
     assert "started" in log_of(run, 1) and "done" not in log_of(run, 1)
 
 
+NOTE_START = 'echo "attempt $RUNYARD_ATTEMPT" >> "$RUNYARD_RUN_DIR/starts"; echo started'
+
+
 def gated(flag: Path) -> list[str]:
     """A job that notes each start in its run dir, then runs until `flag` exists."""
-    script = (
-        'echo "attempt $RUNYARD_ATTEMPT" >> "$RUNYARD_RUN_DIR/starts"; echo started; '
-        f'while [ ! -e "{flag}" ]; do sleep 0.2; done; echo done'
-    )
+    script = f'{NOTE_START}; while [ ! -e "{flag}" ]; do sleep 0.2; done; echo done'
     return ["/bin/sh", "-c", script]
+
+
+def began(api: Api, run_id: str, attempt: int = 1) -> bool:
+    """Whether the job's `attempt` has started: it noted so in its run dir (the disk is
+    shared). Its log says so too, but Ray tails a job's log in steps of a second or two."""
+    starts = Path(api.run(run_id)["run_dir"]) / "starts"
+    return starts.exists() and f"attempt {attempt}\n" in starts.read_text()
 
 
 def test_a_restarted_server_readopts_and_reads_what_ended_meanwhile(
@@ -115,9 +122,9 @@ def test_a_restarted_server_readopts_and_reads_what_ended_meanwhile(
     flag = tmp_path / "go"
     try:
         survivor = api.submit(gated(flag), max_retries=0)
-        finisher = api.submit(["/bin/sh", "-c", "echo started; sleep 1; exit 3"], max_retries=0)
+        finisher = api.submit(["/bin/sh", "-c", f"{NOTE_START}; sleep 1; exit 3"], max_retries=0)
         for rid in (survivor, finisher):
-            wait_for(lambda rid=rid: "started" in log_of(api.run(rid), 1), what=f"{rid} started")
+            wait_for(lambda rid=rid: began(api, rid), what=f"{rid} started")
     finally:
         kill_server(first)
     wait_for(lambda: ray_status(f"{finisher}-1") == "FAILED", what="finisher ended on Ray")

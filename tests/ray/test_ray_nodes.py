@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.ray._cluster import ADDRESS, RayCluster
 from tests.ray.conftest import Api, wait_for
-from tests.ray.test_ray_jobs import gated, log_of
+from tests.ray.test_ray_jobs import began, gated
 
 pytestmark = pytest.mark.ray
 
@@ -36,7 +36,7 @@ def test_a_killed_worker_node_fails_the_attempt_and_it_runs_again_elsewhere(
         flags[rid] = flags.pop(name)
     rids = list(flags)
     for rid in rids:
-        wait_for(lambda rid=rid: "started" in log_of(api.run(rid), 1), what=f"{rid} started")
+        wait_for(lambda rid=rid: began(api, rid), what=f"{rid} started")
     on_worker = [rid for rid in rids if driver_node(f"{rid}-1") == worker]
     assert len(on_worker) == 1, [driver_node(f"{rid}-1") for rid in rids]
     (victim,) = on_worker
@@ -52,7 +52,7 @@ def test_a_killed_worker_node_fails_the_attempt_and_it_runs_again_elsewhere(
     assert first["reason"] and "Ray" in first["reason"], first
     flags[other].touch()  # frees the head's only CPU for the retry
     assert api.until(other, "completed", "failed")["status"] == "completed"
-    wait_for(lambda: "started" in log_of(api.run(victim), 2), 120, "the retry started")
+    wait_for(lambda: began(api, victim, 2), 120, "the retry started")
     assert driver_node(f"{victim}-2") == head
     flags[victim].touch()
     run = api.until(victim, "completed", "failed")
@@ -66,7 +66,7 @@ def test_a_restarted_head_loses_running_attempts_and_runs_them_once_more(
     api = Api(rayserver.url)
     flag = tmp_path / "go"
     rid = api.submit(gated(flag), max_retries=2, retry_delay_s=0.5)
-    wait_for(lambda: "started" in log_of(api.run(rid), 1), what="started")
+    wait_for(lambda: began(api, rid), what="started")
     ray_cluster.kill("worker")
     ray_cluster.kill("head")  # Ray's job history goes with it
 
@@ -79,7 +79,7 @@ def test_a_restarted_head_loses_running_attempts_and_runs_them_once_more(
     ray_cluster.wait_nodes(1)
 
     # the older run goes first on the head's one CPU: its retry, then the waiting job
-    wait_for(lambda: "started" in log_of(api.run(rid), 2), 180, "the second attempt started")
+    wait_for(lambda: began(api, rid, 2), 180, "the second attempt started")
     lost = api.attempts(rid)[0]
     assert lost["status"] == "lost" and "no longer knows" in lost["reason"], lost
     flag.touch()

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import ServerProcess
 from tests.ray.conftest import Api, wait_for
-from tests.ray.test_ray_jobs import gated, log_of
+from tests.ray.test_ray_jobs import began, gated
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, bundle  # noqa: F401
 
 pytestmark = [pytest.mark.ray, pytest.mark.browser]
@@ -50,7 +50,7 @@ def test_the_overview_shows_the_cluster_and_what_is_free(
     api = Api(rayserver.url)
     flag = tmp_path / "go"
     rid = api.submit(gated(flag), max_retries=0)
-    wait_for(lambda: "started" in log_of(api.run(rid), 1), what="the job started")
+    wait_for(lambda: began(api, rid), what="the job started")
     expect(cpus).to_have_text("1 / 2", timeout=30_000)  # one CPU is the job's
     flag.touch()
     assert api.until(rid, "completed", "failed")["status"] == "completed"

@@ -36,7 +36,7 @@ def test_a_sweep_on_ray_prunes_through_rays_stop_and_keeps_to_max_trials(
         "pruner": {"type": "asha", "min_steps": 1, "reduction_factor": 2},
         "max_trials": MAX_TRIALS,
         "parallel": 2,  # the cluster's two CPUs
-        "command": program("sweep_trial.py", *ARGS, "--steps", "16", "--sleep", "0.4"),
+        "command": program("sweep_trial.py", *ARGS, "--steps", "10", "--sleep", "0.3"),
         "max_retries": 2,  # a pruned trial is still never retried
         "retry_delay_s": 0.1,
         "grace_s": 2,

@@ -141,6 +141,9 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
   const queue = throttle(() => void qc.invalidateQueries({ queryKey: ["queue"] }), 500);
   const recent = throttle(() => void qc.invalidateQueries({ queryKey: ["recent"] }), 1000);
   const pipeline = throttle(() => void qc.invalidateQueries({ queryKey: ["pipeline"] }), 2000);
+  // a job that starts or ends takes or frees slots: what is free shows at once, not at the
+  // next 5 s poll
+  const system = throttle(() => void qc.invalidateQueries({ queryKey: ["system"] }), 500);
   return (ev) => {
     const id = ev.run_id ?? undefined;
     switch (ev.kind) {
@@ -163,6 +166,7 @@ function handler(qc: QueryClient): (ev: LiveEvent) => void {
         queue();
         recent();
         pipeline();
+        system();
         break;
       case "progress":
         if (!id) break;
