@@ -112,6 +112,7 @@ def serve(
     import uvicorn
 
     from runyard.server.app import create_app
+    from runyard.server.protocol import BodyProtocol
     from runyard.store import Store
 
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -126,7 +127,9 @@ def serve(
         return
     app = create_app(settings, store)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="warning", http=BodyProtocol
+        )
     )
     if on_ready is not None:
 
@@ -158,6 +161,7 @@ def _serve_workers(
 
     from runyard.server import shared_meter, worker
     from runyard.server.leader import lock_for
+    from runyard.server.protocol import BodyProtocol
     from runyard.store.db import make_engine
 
     engine = make_engine(settings.db_url, settings.db_busy_timeout_s)
@@ -180,6 +184,7 @@ def _serve_workers(
         workers=workers,
         log_level="warning",
         timeout_worker_healthcheck=HEALTHCHECK_S,
+        http=BodyProtocol,
     )
     sock = config.bind_socket()
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from runyard.config import Settings
 from runyard.server.app import create_app
+from runyard.server.protocol import BodyProtocol
 from runyard.store import Store
 from tests._postgres import free_port
 
@@ -42,7 +43,10 @@ def live_server(settings: Settings) -> Iterator[LiveClient]:
     store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
     app = create_app(settings, store)
     port = int(settings.url.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", http=BodyProtocol
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     client = LiveClient(base_url=settings.url, timeout=30)
