@@ -250,3 +250,27 @@ def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
     up.send(placed.relpath, known=(placed.sha256, placed.hashed))
     assert up.close(60) is True
     assert (arrived / "c.bin").read_bytes() == same_size and hashed == ["b.bin", "c.bin"]
+
+
+def test_a_body_waits_for_its_hash_once_it_is_far_behind() -> None:
+    """The hashing thread may fall behind what the event loop receives; past HASH_BEHIND
+    the body waits for it (memory stays bounded, and no backlog is left for the end)."""
+    import asyncio
+
+    piece = os.urandom(1 << 20)
+    count = 3 * uploads.HASH_BEHIND // len(piece)
+
+    async def feed() -> tuple[int, str]:
+        hasher = uploads._Hasher(hashlib.sha256())
+        most = 0
+        for _ in range(count):
+            hasher.update([piece], len(piece))
+            most = max(most, hasher.behind)
+            if hasher.behind > uploads.HASH_BEHIND:
+                await hasher.caught_up()
+                assert hasher.behind <= uploads.HASH_BEHIND // 2
+        return most, hasher.result().hexdigest()
+
+    most, digest = asyncio.run(feed())
+    assert most <= uploads.HASH_BEHIND + len(piece)
+    assert digest == hashlib.sha256(piece * count).hexdigest()

@@ -10,6 +10,7 @@ route (`GET /api/runs/{id}/artifacts/{path}`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import queue
@@ -44,6 +45,9 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STREAMED = re.compile(r"^/api/runs/[^/]+/uploads/")
 BLOCK = 1 << 20
 FLUSH_EVERY = 8 * BLOCK  # written bytes whose write to disk starts at once (_writeback.py)
+# Bytes received but not hashed yet, at most: past that the body waits for the hash (which
+# would otherwise be left with a backlog at the end, and hold it all in memory).
+HASH_BEHIND = 16 * BLOCK
 
 
 class Unprocessable(RunyardError):
@@ -136,10 +140,12 @@ async def upload_chunk(
                     pieces.append(piece)
                     pending += len(piece)
                     if pending >= BLOCK:
-                        hasher.update(pieces)
+                        hasher.update(pieces, pending)
                         pieces, pending = [], 0
+                        if hasher.behind > HASH_BEHIND:
+                            await hasher.caught_up()
             if hasher is not None and pieces:
-                hasher.update(pieces)
+                hasher.update(pieces, pending)
             if received < size:
                 if hasher is not None:
                     _keep_hash(part, received, hasher)
@@ -175,21 +181,45 @@ def _write_all(f: Any, data: bytes) -> None:
 
 class _Hasher:
     """Hashes the pieces of a body in a thread of its own (hashlib lets go of the GIL), while
-    the event loop receives the next ones."""
+    the event loop receives the next ones; `behind` is how many bytes it has yet to hash."""
 
     def __init__(self, digest: Any):
         self._digest = digest
-        self._pieces: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._pieces: queue.SimpleQueue[tuple[list[bytes], int] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self.behind = 0
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._thread = threading.Thread(target=self._work, name="runyard-upload-hash", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
-        while (pieces := self._pieces.get()) is not None:
+        while (item := self._pieces.get()) is not None:
+            pieces, size = item
             for piece in pieces:
                 self._digest.update(piece)
+            with self._lock:
+                self.behind -= size
+                waiter = self._waiter if self.behind <= HASH_BEHIND // 2 else None
+                if waiter is not None:
+                    self._waiter = None
+            if waiter is not None:
+                loop, future = waiter
+                loop.call_soon_threadsafe(_settle, future)
 
-    def update(self, pieces: list[bytes]) -> None:
-        self._pieces.put(pieces)
+    def update(self, pieces: list[bytes], size: int) -> None:
+        with self._lock:
+            self.behind += size
+        self._pieces.put((pieces, size))
+
+    async def caught_up(self) -> None:
+        """Waits until at most half of HASH_BEHIND is left to hash."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self.behind <= HASH_BEHIND // 2:
+                return
+            self._waiter = (loop, future)
+        await future
 
     def result(self) -> Any:
         """The hash of every piece given (waits for the thread to catch up)."""
@@ -200,6 +230,11 @@ class _Hasher:
         if self._thread.is_alive():
             self._pieces.put(None)
             self._thread.join()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the request may have gone meanwhile
+        future.set_result(None)
 
 
 # (partial file, bytes received) → the hasher of those bytes (its thread may still be at it),
