@@ -112,7 +112,26 @@ def through_runyard(jobs: int, home: Path, mb: int) -> tuple[list[float], float,
         proc.wait(30)
 
 
-Speeds = tuple[float, float, float]  # MB/s: a placed checkpoint, a file not hashed before, cp
+Speeds = tuple[float, float, float, float]  # MB/s: placed, not hashed before, cp; busy before
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine so far."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
+
+
+def settle(quiet: float = 0.15, patience_s: float = 60.0) -> float:
+    """Waits (up to `patience_s`) until the machine is at most `quiet` busy over half a
+    second: the Ray cluster winds down after the jobs. Returns the last reading."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        a = _cpu_times()
+        time.sleep(0.5)
+        b = _cpu_times()
+        busy = 1 - (b[1] - a[1]) / max(1, b[0] - a[0])
+        if busy <= quiet or time.monotonic() > deadline:
+            return busy
 
 
 def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int = 3) -> Speeds:
@@ -120,7 +139,9 @@ def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int 
     disk, the median of `rounds` rounds. Each round copies with `cp`, uploads the file as
     `run.checkpoint` ships it (placed: its SHA-256 known from the placing), and uploads it as
     a file nobody hashed before (hashed while it is sent); what each wrote is deleted before
-    the next, so that all three write into page cache in the same state."""
+    the next, so that all three write into page cache in the same state. A round starts once
+    the machine is quiet (the Ray cluster goes on working for a while after 2 x N jobs);
+    also returned: how busy it was then (median)."""
     scratch = home / "scratch"
     (scratch / "checkpoints").mkdir(parents=True)
     src = scratch / "checkpoints" / "big.bin"
@@ -128,8 +149,9 @@ def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int 
         for _ in range(mb):
             f.write(os.urandom(1024 * 1024))
     placed = place(src, scratch, "checkpoints", None)  # what run.checkpoint does first
-    speeds: list[list[float]] = [[], [], []]
+    speeds: list[list[float]] = [[], [], [], []]
     for _ in range(rounds):
+        speeds[3].append(settle())  # cp and uploads alike start on a quiet machine
         t0 = time.perf_counter()
         shutil.copyfile(src, home / "copy.bin")
         os.sync()
@@ -143,8 +165,8 @@ def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int 
             assert uploader.close(3600) is True
             speeds[i].append(mb / (time.perf_counter() - t0))
             (Path(run["run_dir"]) / "checkpoints" / "big.bin").unlink()
-    placed_s, unhashed_s, cp_s = (median(s) for s in speeds)
-    return placed_s, unhashed_s, cp_s
+    placed_s, unhashed_s, cp_s, busy = (median(s) for s in speeds)
+    return placed_s, unhashed_s, cp_s, busy
 
 
 def main() -> None:
@@ -159,7 +181,7 @@ def main() -> None:
         cluster.wait_nodes(1)
         with cluster.inside():
             ray_lat, ray_total = direct(args.jobs)
-            ry_lat, ry_total, (up, unhashed, cp) = through_runyard(
+            ry_lat, ry_total, (up, unhashed, cp, busy) = through_runyard(
                 args.jobs, root / "home", args.mb
             )
     finally:
@@ -188,7 +210,8 @@ def main() -> None:
     print(
         f"upload of {args.mb} MB (median of 3): a checkpoint placed by run.checkpoint "
         f"{up:.0f} MB/s, a file not hashed before {unhashed:.0f} MB/s, beside cp + sync "
-        f"{cp:.0f} MB/s ({up / cp * 100:.0f} % and {unhashed / cp * 100:.0f} %)"
+        f"{cp:.0f} MB/s ({up / cp * 100:.0f} % and {unhashed / cp * 100:.0f} %); the machine "
+        f"{busy * 100:.0f} % busy before a round (median)"
     )
 
 
