@@ -97,7 +97,8 @@ def test_a_job_waiting_in_rays_queue_is_cancelled_before_it_runs(
     busy = [api.submit(gated(flag), max_retries=0) for _ in range(2)]
     for rid in busy:
         api.until(rid, "running")
-    waiting = api.submit(["/bin/sh", "-c", "sleep 30; echo finished"], max_retries=0)
+    # (stopped the moment it starts: a grace of 1 s, not the 10 s default, before SIGKILL)
+    waiting = api.submit(["/bin/sh", "-c", "sleep 30; echo finished"], max_retries=0, grace_s=1)
     assert api.until(waiting, "starting")["status"] == "starting"
     r = httpx.post(f"{api.url}/api/runs/{waiting}/cancel", timeout=30)
     assert r.status_code == 200, r.text
