@@ -140,12 +140,12 @@ async def upload_chunk(
                     pieces.append(piece)
                     pending += len(piece)
                     if pending >= BLOCK:
-                        hasher.update(pieces, pending)
+                        hasher.update(pieces)
                         pieces, pending = [], 0
                         if hasher.behind > HASH_BEHIND:
                             await hasher.caught_up()
             if hasher is not None and pieces:
-                hasher.update(pieces, pending)
+                hasher.update(pieces)
             if received < size:
                 if hasher is not None:
                     _keep_hash(part, received, hasher)
@@ -206,7 +206,8 @@ class _Hasher:
                 loop, future = waiter
                 loop.call_soon_threadsafe(_settle, future)
 
-    def update(self, pieces: list[bytes], size: int) -> None:
+    def update(self, pieces: list[bytes]) -> None:
+        size = sum(map(len, pieces))
         with self._lock:
             self.behind += size
         self._pieces.put((pieces, size))
