@@ -106,6 +106,28 @@ def open_study(settings: Settings, sweep_id: str, spec: SweepSpec) -> optuna.Stu
     )
 
 
+def _finish_ask(
+    study: optuna.Study, ft: optuna.trial.FrozenTrial, dists: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters of a trial asked before the server died. Optuna stores a new trial,
+    then each of its parameters, each in a line of its own: a server killed in between left
+    some unasked, and they are asked now (those stored are kept as they are)."""
+    if dists.keys() <= ft.params.keys():
+        return dict(ft.params)
+    import optuna
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    trial = optuna.trial.Trial(study, ft._trial_id)
+    for name, d in dists.items():
+        if isinstance(d, CategoricalDistribution):
+            trial.suggest_categorical(name, d.choices)
+        elif isinstance(d, IntDistribution):
+            trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log)
+        else:
+            trial.suggest_float(name, d.low, d.high, step=d.step, log=d.log)
+    return dict(trial.params)
+
+
 class SweepController:
     def __init__(
         self, store: Store, settings: Settings, submit: Submit, wake: Callable[[], None]
@@ -191,13 +213,14 @@ class SweepController:
         study = self.study(sweep, spec)
         runs_of = self.store.sweeps.trial_numbers(sweep.id)
         trials = study.get_trials(deepcopy=False)
+        dists = distributions(spec)
         active = 0
         for ft in trials:
             if ft.state is not TrialState.RUNNING:
                 continue
             run_id = runs_of.get(ft.number)
             if run_id is None:  # asked, then the server died before its run was stored
-                self._start_trial(sweep, spec, ft.number, ft.params)
+                self._start_trial(sweep, spec, ft.number, _finish_ask(study, ft, dists))
                 active += 1
                 continue
             run = self.store.runs.get(run_id)
@@ -209,7 +232,6 @@ class SweepController:
                 if self._report(sweep, spec, study, ft, run):
                     return
         asked = len(trials)
-        dists = distributions(spec)
         while active < spec.parallel and asked < spec.trial_limit:
             trial = study.ask(dists)
             self._start_trial(sweep, spec, trial.number, trial.params)

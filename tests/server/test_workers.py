@@ -142,8 +142,13 @@ def test_a_killed_leader_hands_over_and_the_stream_goes_on(tmp_path: Path, datab
         assert [(a["status"], a["exit_code"]) for a in attempts] == [("failed", 3)]
         _wait(lambda: run(late)["status"] == "completed")
         _wait(lambda: run(victim)["status"] == "cancelled")
-        sweep = _wait(lambda: (d := httpx.get(f"{url}/api/sweeps/{sweep_id}").json())["status"]
-                      != "running" and d, timeout=2 * STARTUP_S)  # fmt: skip
+        try:
+            sweep = _wait(lambda: (d := httpx.get(f"{url}/api/sweeps/{sweep_id}").json())["status"]
+                          != "running" and d, timeout=120)  # fmt: skip
+        except AssertionError:  # say where it stands (within pytest's 300 s)
+            now = httpx.get(f"{url}/api/sweeps/{sweep_id}").json()
+            said = f"the sweep is still running: {now}\n{srv.output()[-6000:]}"
+            raise AssertionError(said) from None
         assert sweep["status"] == "completed", sweep
         assert [t["trial"] for t in sweep["trials"]] == [0, 1]  # none lost, none twice
         _wait(lambda: all(reader.ended(r) for r in (survivor, failer, late, victim)))

@@ -68,6 +68,10 @@ def test_a_sigkilled_server_goes_on_with_its_sweep(tmp_path: Path) -> None:
         }
     )
     assert orphan.number not in before
+    # Or died in the middle of an ask: the trial is in the journal with one of its three
+    # parameters (Optuna stores each in its own journal line).
+    cut = study.ask()
+    cut_lr = cut.suggest_float("lr", 1e-4, 0.1, log=True)
     srv = ServerProcess(home, port=port).wait_ready()
     try:
         wait_for(None, lambda: _sweep(srv.url, sweep_id)["status"] != "running", timeout=180)
@@ -80,6 +84,8 @@ def test_a_sigkilled_server_goes_on_with_its_sweep(tmp_path: Path) -> None:
         runs = httpx.get(f"{srv.url}/api/runs", params={"sweep": sweep_id}).json()["runs"]
         assert len(runs) == 6 and all(r["attempt_count"] == 1 for r in runs)  # none ran twice
         assert trials[orphan.number]["params"] == orphan.params
+        assert trials[cut.number]["params"]["lr"] == cut_lr  # the rest asked on the restart
+        assert set(trials[cut.number]["params"]) == {"lr", "width", "opt"}
         assert {t["status"] for t in trials} <= {"completed", "pruned"}
         study = _study(home, sweep_id)
         assert len(study.trials) == 6 and all(t.state.is_finished() for t in study.trials)
