@@ -184,7 +184,11 @@ def read_chart(
                 # Fewer stored tiles than buckets (a deep zoom): tiles of fewer points, made
                 # once per chunk and kept by this process.
                 found = chunk_cache.fine_tiles(conn, run_id, key, start, end)
-                if found is not None and len(found) >= buckets:
+                if (
+                    found is not None
+                    and len(found) >= buckets
+                    and int(found.count.sum()) > max_points  # else all of them, below
+                ):
                     out[key] = _tiles.downsample(found, max_points)
                     continue
             # Few points in the range, or fewer tiles than buckets (a deep zoom): the points.

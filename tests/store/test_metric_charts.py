@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from runyard.store import Store, _codec, _tiles
@@ -175,6 +175,14 @@ def _batches(draw: st.DrawFn) -> list[tuple[list[int], list[float]]]:
     max_points=st.sampled_from([3, 4, 5, 8, 13, 40, 1000]),
     window=st.one_of(st.none(), st.tuples(st.integers(-100, 3000), st.integers(0, 3000))),
     merge=st.booleans(),
+)
+# A zoom onto 5 points (fewer than a chart shows) that cuts a fine tile into 5 tiles of a
+# point, more than its buckets: every point is shown, none downsampled away (found in CI).
+@example(
+    batches=[([*range(44), 90, *range(100, 200)], [math.sin(i / 9) for i in range(145)])],
+    max_points=8,
+    window=(40, 95),
+    merge=False,
 )
 def test_chart_holds_every_bucket_extreme_and_the_last_point(
     store: Store,
