@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -185,20 +186,75 @@ def test_a_file_rewritten_while_it_is_sent_is_refused_torn_and_sent_again(
     path.write_bytes(old)
     up = _upload.Uploader(server.url, None, run["id"], scratch)
     sent: list[int] = []
-    put = up._client.put
+    put = up._put
 
-    def rewriting_put(url: str, **kw: object) -> httpx.Response:
-        response = put(url, **kw)  # type: ignore[arg-type]
-        sent.append(response.status_code)
+    def rewriting_put(url: str, f: Any, offset: int, length: int) -> tuple[int, bytes]:
+        code, body = put(url, f, offset, length)
+        sent.append(code)
         if len(sent) == 1:
             path.write_bytes(new)  # in place, between the first chunk and the rest
-        return response
+        return code, body
 
-    monkeypatch.setattr(up._client, "put", rewriting_put)
+    monkeypatch.setattr(up, "_put", rewriting_put)
     up.send("checkpoints/w.bin")
     assert up.close(60) is True
     assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == new
     assert 422 in sent  # the torn copy was refused
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["sendfile", "through-httpx"])
+def test_a_file_cut_short_while_it_is_sent_goes_on_from_what_arrived(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
+    """A file truncated while a chunk is sent: the request stops short (sendfile's count, or
+    the piece that is not there), the next try asks the server where to go on, and the file
+    as it is now arrives whole and checked; both ways of sending (sendfile on a connection of
+    its own, and httpx piece by piece, taken where a proxy is set) do it."""
+    monkeypatch.setattr(_upload, "CHUNK", 4000)
+    monkeypatch.setattr(_upload, "PIECE", 1000)
+    monkeypatch.setattr(_upload, "RETRY_S", (0.05, 0.05))
+    run = _tracked(server.url)
+    scratch = tmp_path / "scratch"
+    (scratch / "checkpoints").mkdir(parents=True)
+    path = scratch / "checkpoints" / "cut.bin"
+    path.write_bytes(os.urandom(10_000))
+    up = _upload.Uploader(server.url, None, run["id"], scratch)
+    up._direct = direct
+    put = up._put
+    calls: list[tuple[int, int]] = []
+
+    def cutting_put(url: str, f: Any, offset: int, length: int) -> tuple[int, bytes]:
+        calls.append((offset, length))
+        if len(calls) == 2:
+            os.truncate(path, 6000)  # mid-file: the second chunk (4000-8000) is not there
+        return put(url, f, offset, length)
+
+    monkeypatch.setattr(up, "_put", cutting_put)
+    up.send("checkpoints/cut.bin")
+    assert up.close(60) is True
+    assert (Path(run["run_dir"]) / "checkpoints" / "cut.bin").read_bytes() == path.read_bytes()
+    assert calls[0] == (0, 4000) and calls[1] == (4000, 4000)
+    assert len(path.read_bytes()) == 6000
+    (scratch / "checkpoints" / "empty.bin").write_bytes(b"")  # a body of nothing
+    up = _upload.Uploader(server.url, None, run["id"], scratch)
+    up._direct = direct
+    up.send("checkpoints/empty.bin")
+    assert up.close(60) is True
+    assert (Path(run["run_dir"]) / "checkpoints" / "empty.bin").read_bytes() == b""
+
+
+def test_uploads_go_direct_unless_a_proxy_is_set_for_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert _upload._direct("http://10.0.0.5:8080/api/runs/r")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.lab:3128")
+    assert not _upload._direct("http://10.0.0.5:8080/api/runs/r")
+    assert _upload._direct("https://10.0.0.5:8080/api/runs/r")
+    monkeypatch.setenv("NO_PROXY", "10.0.0.5")
+    assert _upload._direct("http://10.0.0.5:8080/api/runs/r")
 
 
 def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
