@@ -66,8 +66,8 @@ class Uploader:
     def __init__(self, url: str, token: str | None, run_id: str, run_dir: Path):
         self.base = f"{url.rstrip('/')}/api/runs/{run_id}"
         self.run_dir = run_dir
-        self._client = httpx.Client(headers=_headers(token), timeout=60)
-        self._token = token
+        self._auth = _headers(token)
+        self._client = httpx.Client(headers=self._auth, timeout=60)
         self._direct = _direct(self.base)
         self._conn: http.client.HTTPConnection | None = None  # the chunks' own connection
         self._queue: queue.Queue[tuple[str, Path, Known | None] | None] = queue.Queue()
@@ -184,7 +184,7 @@ class Uploader:
             self._conn = conn
         try:
             conn.putrequest("PUT", f"{parts.path}?{parts.query}", skip_accept_encoding=True)
-            for name, value in _headers(self._token).items():
+            for name, value in self._auth.items():
                 conn.putheader(name, value)
             conn.putheader("Content-Length", str(length))
             conn.endheaders()
