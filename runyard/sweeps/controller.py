@@ -42,15 +42,19 @@ def journal_path(settings: Settings, sweep_id: str) -> Path:
     return settings.home / "sweeps" / f"{sweep_id}.journal"
 
 
-def _sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
+def _sampler(spec: SweepSpec, asked: int = 0) -> optuna.samplers.BaseSampler:
+    """The sweep's sampler, seeded by its seed and the number of trials asked before (a
+    sampler's random state is not in the journal: seeded as at the start, a restarted server
+    would draw the first trials' parameters again)."""
     import optuna
 
+    seed = None if spec.seed is None else spec.seed + asked
     if spec.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=spec.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
         grid = {name: p.grid() for name, p in spec.space.items()}
-        return optuna.samplers.GridSampler(grid, seed=spec.seed)
-    return optuna.samplers.TPESampler(seed=spec.seed)
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def _pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
@@ -96,7 +100,7 @@ def open_study(settings: Settings, sweep_id: str, spec: SweepSpec) -> optuna.Stu
     path = journal_path(settings, sweep_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(path)))
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=storage,
         sampler=_sampler(spec),
         pruner=_pruner(spec),
@@ -104,6 +108,9 @@ def open_study(settings: Settings, sweep_id: str, spec: SweepSpec) -> optuna.Stu
         direction="minimize" if spec.objective.goal is Goal.MIN else "maximize",
         load_if_exists=True,
     )
+    if asked := len(study.get_trials(deepcopy=False)):  # a server going on with it
+        study.sampler = _sampler(spec, asked)
+    return study
 
 
 def _finish_ask(

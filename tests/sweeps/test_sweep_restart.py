@@ -85,6 +85,8 @@ def test_a_sigkilled_server_goes_on_with_its_sweep(tmp_path: Path) -> None:
         assert len(runs) == 6 and all(r["attempt_count"] == 1 for r in runs)  # none ran twice
         assert trials[orphan.number]["params"] == orphan.params
         assert trials[cut.number]["params"]["lr"] == cut_lr  # the rest asked on the restart
+        # the sampler goes on from where it was, never drawing the first trials' values again
+        assert len({t["params"]["lr"] for t in trials}) == 6
         assert set(trials[cut.number]["params"]) == {"lr", "width", "opt"}
         assert {t["status"] for t in trials} <= {"completed", "pruned"}
         study = _study(home, sweep_id)
@@ -130,3 +132,24 @@ def test_cli_refuses_bad_sweeps_with_one_line(server: ServerProcess, tmp_path: P
     assert httpx.get(f"{server.url}/api/sweeps").json() == {"sweeps": []}
     stopped = cli("sweep", "stop", "nope", env=env)
     assert stopped.returncode == 1 and "no sweep" in stopped.stderr
+
+
+def test_a_seeded_sampler_reopened_draws_new_values(tmp_path: Path) -> None:
+    """A server that goes on with a sweep reopens its study: its seeded sampler goes on
+    from the trials asked, never drawing the first trials' values again (seen on a restarted
+    server: trial 1 ran with trial 0's learning rate)."""
+    from runyard.config import Settings
+    from runyard.sweeps.controller import distributions, open_study
+    from runyard.sweeps.space import parse_sweep
+    from tests.sweeps.test_space import CMD, _doc
+
+    for sampler in ("random", "tpe"):
+        spec = parse_sweep(_doc(sampler=sampler, seed=1), CMD, slots=4)
+        settings = Settings(home=tmp_path / sampler)
+        drawn = []
+        for _ in range(3):  # a server each time
+            study = open_study(settings, "s", spec)
+            drawn.append(study.ask(distributions(spec)).params["lr"])
+        assert len(set(drawn)) == 3, (sampler, drawn)
+        again = open_study(Settings(home=tmp_path / f"{sampler}-again"), "s", spec)
+        assert again.ask(distributions(spec)).params["lr"] == drawn[0]  # still reproducible
