@@ -18,8 +18,13 @@ from tests.ray._cluster import ADDRESS, RayCluster, ray_available
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that kill nodes run last: the cluster they leave behind is smaller."""
+    """The tests that kill nodes run last: the cluster they leave behind is smaller. Under
+    pytest-xdist (`--dist loadgroup`) every `ray` test goes to one worker, which starts the
+    one cluster: two would not fit on two cores beside the rest."""
     items.sort(key=lambda item: item.path.name == "test_ray_nodes.py")
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session")
