@@ -1,5 +1,6 @@
-"""The Sweeps page on a real sweep: trials (pruned with its own word), best-so-far, curves
-with pruned trials faded, parallel coordinates, and the best trial linked to its run."""
+"""The Sweeps page on a real sweep: trials (pruned with its own word), best-so-far by whole
+trial numbers, curves with pruned trials faded, parallel coordinates, and the best trial linked
+to its run."""
 
 from __future__ import annotations
 
@@ -17,6 +18,26 @@ from tests.web.conftest import until
 
 pytestmark = pytest.mark.browser
 
+# uPlot draws its tick labels on a canvas, out of the DOM's reach: this keeps, per canvas, the
+# x-axis labels (centred, hung from the top) of its latest draw, which starts with a clearRect.
+X_TICKS = """
+const ticks = new WeakMap();
+window.xTicks = (canvas) => ticks.get(canvas) ?? [];
+const proto = CanvasRenderingContext2D.prototype;
+const clear = proto.clearRect;
+const fill = proto.fillText;
+proto.clearRect = function (...args) {
+  ticks.set(this.canvas, []);
+  return clear.apply(this, args);
+};
+proto.fillText = function (text, ...args) {
+  if (this.textAlign === "center" && this.textBaseline === "top") {
+    ticks.get(this.canvas)?.push(String(text));
+  }
+  return fill.call(this, text, ...args);
+};
+"""
+
 
 @pytest.fixture
 def sweep_server(bundle: Path, tmp_path: Path) -> Iterator[ServerProcess]:
@@ -31,6 +52,7 @@ def test_the_sweeps_page_follows_a_real_sweep(page: Page, sweep_server: ServerPr
     r = httpx.post(f"{url}/api/sweeps", json=_body(command=command))
     assert r.status_code == 201, r.text
     sweep_id = r.json()["id"]
+    page.add_init_script(X_TICKS)
     page.goto(f"{url}/sweeps/{sweep_id}")
     expect(page.get_by_test_id("trials")).to_be_visible()
     # Live: the page shows the sweep's end without a reload.
@@ -48,6 +70,12 @@ def test_the_sweeps_page_follows_a_real_sweep(page: Page, sweep_server: ServerPr
     expect(page.locator("figure.chart")).to_have_count(2)  # best so far, objective by step
     points = until(lambda: page.locator("figure.chart").nth(1).get_attribute("data-points"))
     assert int(points) == sum(t["points"] for t in sweep["trials"])
+    by_trial = page.locator('figure.chart[aria-label^="best so far"]')
+    ticks = by_trial.locator("canvas").evaluate("canvas => window.xTicks(canvas)")
+    assert len(ticks) >= 2 and all(t.isdigit() for t in ticks), ticks  # 0, 1, 2, not 0.5
+    expect(by_trial.locator(".u-legend .u-series").first.locator(".u-label")).to_have_text("trial")
+    by_step = page.locator('figure.chart[aria-label^="objective by step"] .u-legend .u-series')
+    expect(by_step.first.locator(".u-label")).to_have_text("step")
     best = page.get_by_test_id("best").get_by_role("link")
     expect(best).to_have_text(f"trial {sweep['best']['trial']}")
     best.click()

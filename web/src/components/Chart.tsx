@@ -47,6 +47,10 @@ function tick(v: number): string {
   return Math.abs(v) >= 1e5 ? COMPACT.format(v) : v.toLocaleString("en");
 }
 
+/** Tick spacings for an x that counts whole things (trials): 1, 2, 5, 10, 20, 50… (uPlot's own
+ * go on down to 0.5, 0.25, 0.1). */
+const WHOLE = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
@@ -69,9 +73,11 @@ export function Chart({
   title,
   colors,
   time = false,
+  whole = false,
   xLabel,
 }: {
   time?: boolean; // x is wall-clock seconds since the epoch, drawn as times of day
+  whole?: boolean; // x counts whole things (trials): ticks only on whole numbers
   xLabel?: string; // what x counts, named in the legend
   lines: Line[];
   width: number;
@@ -109,6 +115,7 @@ export function Chart({
           size: 34,
           // Step counts of a long run ("1,200,000") ran into each other: 1.2M reads better.
           values: time ? undefined : (_u: uPlot, splits: number[]) => splits.map(tick),
+          incrs: whole ? WHOLE : undefined,
         },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56 },
       ],
@@ -148,7 +155,7 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height, width > 0, time, xLabel]);
+  }, [shape, height, width > 0, time, whole, xLabel]);
 
   useEffect(() => {
     const u = plot.current;

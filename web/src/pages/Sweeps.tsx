@@ -191,7 +191,7 @@ function SweepDetail({ id }: { id: string }) {
           {width > 0 && trials.length > 0 ? (
             <>
               <Panel title="Best so far, by trial">
-                <Chart title="best so far" width={width - 40} height={180} lines={[{ label: "best", steps: bestSteps, values: bestValues }]} />
+                <Chart title="best so far" xLabel="trial" whole width={width - 40} height={180} lines={[{ label: "best", steps: bestSteps, values: bestValues }]} />
               </Panel>
               <Panel title="Objective by step (pruned trials faded)">
                 {curves.length > 0 ? <Chart title="objective by step" width={width - 40} lines={curves} colors={colors} /> : <Empty title="No points yet" />}
