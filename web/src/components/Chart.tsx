@@ -47,7 +47,7 @@ function tick(v: number): string {
   return Math.abs(v) >= 1e5 ? COMPACT.format(v) : v.toLocaleString("en");
 }
 
-/** Tick spacings for an x that counts whole things (trials): 1, 2, 5, 10, 20, 50… (uPlot's own
+/** Tick spacings for an x that counts whole things (trials, steps): 1, 2, 5, 10, 20, 50… (uPlot's own
  * go on down to 0.5, 0.25, 0.1). */
 const WHOLE = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
@@ -77,7 +77,7 @@ export function Chart({
   xLabel,
 }: {
   time?: boolean; // x is wall-clock seconds since the epoch, drawn as times of day
-  whole?: boolean; // x counts whole things (trials): ticks only on whole numbers
+  whole?: boolean; // x counts whole things (trials, steps): ticks only on whole numbers
   xLabel?: string; // what x counts, named in the legend
   lines: Line[];
   width: number;

@@ -194,7 +194,7 @@ function SweepDetail({ id }: { id: string }) {
                 <Chart title="best so far" xLabel="trial" whole width={width - 40} height={180} lines={[{ label: "best", steps: bestSteps, values: bestValues }]} />
               </Panel>
               <Panel title="Objective by step (pruned trials faded)">
-                {curves.length > 0 ? <Chart title="objective by step" width={width - 40} lines={curves} colors={colors} /> : <Empty title="No points yet" />}
+                {curves.length > 0 ? <Chart title="objective by step" whole width={width - 40} lines={curves} colors={colors} /> : <Empty title="No points yet" />}
               </Panel>
               <Panel title="Parameters to objective">
                 <Parallel sweep={s} trials={trials} width={width - 40} />
