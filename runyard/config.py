@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         description="A tracked-only run with no SDK heartbeat for this long is failed as lost "
         "(a run may set its own).",
     )
+    upload_idle_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A chunk upload that sends no byte for this long is ended (what arrived is "
+        "kept), so that the file is free for a retry from another node.",
+    )
     session_ttl_s: float = Field(
         default=7 * 24 * 3600.0, gt=0, description="How long a dashboard login session lasts."
     )

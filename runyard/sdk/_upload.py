@@ -34,6 +34,11 @@ CHUNK = 128 * 1024 * 1024  # a request's body: the server writes it as it comes
 PIECE = 1024 * 1024  # read from disk and sent at a time (a chunk is never held whole)
 TAIL = 1024 * 1024  # sent last, once the hash being made beside the rest is ready
 RETRY_S = (0.5, 1, 2, 4, 8)
+# While another request is sending the same file (a chunk given up on by this client but not
+# yet by the server, or another try of the job), its turn is waited for, up to three times the
+# server's default RUNYARD_UPLOAD_IDLE_S (after which the server ends a stalled request).
+IN_PROGRESS_PAUSE_S = 1.0
+IN_PROGRESS_WAIT_S = 180.0
 
 
 class Refused(Exception):
@@ -42,6 +47,14 @@ class Refused(Exception):
     def __init__(self, status: int, text: str):
         super().__init__(f"{status}: {text[:300]}")
         self.status = status
+
+
+def _error_code(text: bytes) -> str | None:
+    """The `code` of a runyard error body, if it is one."""
+    try:
+        return str(json.loads(text)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _direct(url: str) -> bool:
@@ -137,6 +150,7 @@ class Uploader:
         status = self._client.get(self._url(relpath))
         status.raise_for_status()
         offset = int(status.json()["received"])
+        waited_until = time.monotonic() + IN_PROGRESS_WAIT_S
         with open(path, "rb", buffering=0) as f:
             while True:
                 if sha is None and hashed is not None and offset >= size - TAIL:
@@ -150,6 +164,10 @@ class Uploader:
                 )  # the SHA-256 is checked with the last chunk only
                 code, text = self._put(f"{self._url(relpath)}?{query}", f, offset, length)
                 if code == 409:  # the server has another offset: go on from it
+                    if _error_code(text) == "upload_in_progress":  # (another request's turn)
+                        if time.monotonic() > waited_until:
+                            raise Refused(code, text.decode(errors="replace"))
+                        time.sleep(IN_PROGRESS_PAUSE_S)
                     offset = int(self._client.get(self._url(relpath)).json()["received"])
                     continue
                 if code >= 400:  # a 422 (mangled, or changed since hashed): all again

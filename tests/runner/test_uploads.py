@@ -4,9 +4,14 @@ a retry resumes from the checkpoint it downloads (the same path the Ray backend 
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import os
+import shutil
+import socket
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +19,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from runyard.config import Settings
 from runyard.sdk import _upload
+from runyard.server.app import create_app
 from runyard.server.routes import uploads
+from runyard.store import Store
+from tests._faults import fill, tmpfs
 from tests.conftest import ServerProcess
 from tests.runner.conftest import PROGRAMS
 
@@ -330,3 +339,116 @@ def test_a_body_waits_for_its_hash_once_it_is_far_behind() -> None:
     most, digest = asyncio.run(feed())
     assert most <= uploads.HASH_BEHIND + len(piece)
     assert digest == hashlib.sha256(piece * count).hexdigest()
+
+
+def _begin_put(srv: ServerProcess, path_and_query: str, length: int, first: bytes) -> socket.socket:
+    """A PUT whose body is sent only in part: a client still sending (or gone quiet)."""
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    head = f"PUT {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+    sock.sendall(f"{head}Content-Length: {length}\r\n\r\n".encode() + first)
+    return sock
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict[str, Any]]:
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    return response.status, json.loads(response.read())
+
+
+def test_a_second_request_for_a_file_being_received_waits_its_turn(
+    server: ServerProcess,
+) -> None:
+    """Two requests appending to one file at once (a client that gave up on a chunk the server
+    still receives, a job's retry beside its first try) would interleave their bytes; and once
+    one had sealed the file, the other appended to, or truncated, the sealed file itself. The
+    second is answered 409 until the first has ended."""
+    run = _tracked(server.url)
+    data = os.urandom(1 << 20)
+    half = len(data) // 2
+    rel = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+    query = urllib.parse.urlencode(
+        {"offset": 0, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    )
+    first = _begin_put(server, f"{rel}?{query}", len(data), data[:half])
+    try:
+        _wait(lambda: httpx.get(server.url + rel).json()["received"] == half, "half arrived")
+        q = {"offset": half, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        second = httpx.put(server.url + rel, params=q, content=data[half:])
+        assert second.status_code == 409, second.text
+        assert second.json()["error"]["code"] == "upload_in_progress"
+        first.sendall(data[half:])
+        status, body = _answer(first)
+    finally:
+        first.close()
+    assert (status, body["complete"]) == (200, True)
+    assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
+
+
+def test_a_stalled_chunk_is_ended_and_the_uploader_goes_on_after_it(
+    tmp_path: Path,
+) -> None:
+    """A client gone quiet mid-chunk (its node died: nothing tells the server) is given up after
+    RUNYARD_UPLOAD_IDLE_S with what arrived kept; the SDK's uploader, answered 409 meanwhile,
+    waits for it and then sends the rest."""
+    srv = ServerProcess(tmp_path / "home", env={"RUNYARD_UPLOAD_IDLE_S": "2"}).wait_ready()
+    try:
+        run = _tracked(srv.url)
+        scratch = tmp_path / "scratch"
+        (scratch / "checkpoints").mkdir(parents=True)
+        data = os.urandom(3 << 20)
+        (scratch / "checkpoints" / "w.bin").write_bytes(data)
+        rel = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+        query = urllib.parse.urlencode(
+            {"offset": 0, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
+        stalled = _begin_put(srv, f"{rel}?{query}", len(data), data[: 1 << 20])
+        try:
+            _wait(lambda: httpx.get(srv.url + rel).json()["received"] == 1 << 20, "1 MB arrived")
+            up = _upload.Uploader(srv.url, None, run["id"], scratch)
+            up.send("checkpoints/w.bin")
+            assert up.close(60) is True
+            status, body = _answer(stalled)
+        finally:
+            stalled.close()
+        assert status == 408 and "no byte of the chunk for 2 s" in body["error"]["message"]
+        assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
+    finally:
+        srv.stop()
+
+
+def _wait(check: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not in {timeout:g} s"
+        time.sleep(0.05)
+
+
+def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_there_is_room(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The disk fills up mid-chunk: a 507 naming the filesystem (not a 500), what was written
+    stays, the file is not claimed any longer, and the rest lands it whole once there is
+    room."""
+    with tmpfs(tmp_path / "home", "8m") as home:
+        shutil.copyfile(sqlite_template, home / "runyard.db")
+        settings = Settings(home=home)
+        store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+        with TestClient(create_app(settings, store)) as client:
+            run = client.post("/api/runs", json={"name": "files"}).json()
+            up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+            data = os.urandom(3 << 20)
+            q = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            first = client.put(up, params={**q, "offset": 0}, content=data[:100_000])
+            assert first.status_code == 200, first.text
+            filler = fill(home)
+            full = client.put(up, params={**q, "offset": 100_000}, content=data[100_000:])
+            assert full.status_code == 507, full.text
+            assert full.json()["error"]["code"] == "insufficient_storage"
+            assert str(home) in full.json()["error"]["message"]
+            filler.unlink()
+            have = client.get(up).json()["received"]
+            assert 100_000 <= have < len(data)
+            rest = client.put(up, params={**q, "offset": have}, content=data[have:])
+            assert rest.status_code == 200 and rest.json()["complete"] is True, rest.text
+        store.close()
+        assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data

@@ -4,13 +4,16 @@
 to a partial file kept under `.uploads/` in the run dir; a chunk at the wrong offset gets a
 409 that names the offset to go on from (a client that lost its place asks with GET). The
 last chunk makes the file whole: its SHA-256 is checked, and only a match is moved into
-place, atomically; a mismatch discards the partial file (422). Downloads use the artifacts
-route (`GET /api/runs/{id}/artifacts/{path}`).
+place, atomically; a mismatch discards the partial file (422). One request at a time appends
+to a file (409 `upload_in_progress` for another meanwhile), and a chunk that sends nothing for
+RUNYARD_UPLOAD_IDLE_S is ended (408), what arrived kept. Downloads use the artifacts route
+(`GET /api/runs/{id}/artifacts/{path}`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import queue
@@ -33,6 +36,7 @@ from runyard.server.schemas import ErrorOut
 
 router = APIRouter(prefix="/api/runs/{run_id}/uploads", tags=["files"], responses=ERRORS)
 CONFLICT: dict[int | str, dict[str, Any]] = {
+    408: {"model": ErrorOut},
     409: {"model": ErrorOut},
     422: {"model": ErrorOut},
 }
@@ -53,6 +57,15 @@ HASH_BEHIND = 16 * BLOCK
 class Unprocessable(RunyardError):
     status = 422
     code = "checksum_mismatch"
+
+
+class InProgress(Conflict):
+    code = "upload_in_progress"
+
+
+class Stalled(RunyardError):
+    status = 408
+    code = "request_timeout"
 
 
 class UploadOut(BaseModel):
@@ -114,20 +127,64 @@ async def upload_chunk(
     if length.isdigit() and offset + int(length) > size:
         raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
     part.parent.mkdir(parents=True, exist_ok=True)
-    # The hash of what came before goes on in its thread while the client sends the next
-    # chunk: only the last chunk waits for it.
-    hasher = _HASHES.pop((part, have), None) if have else _Hasher(hashlib.sha256())
-    kept = sealing = False  # the hasher is handed on, to the next chunk or to the seal
-    received = have
-    # Each piece is written as it arrives (up to 256 KB): gathered into 1 MB writes, new page
-    # cache filled up to 5x slower than in 64 KB writes on this VM (in some rounds; in others
-    # both were slow). The pieces go to the hashing thread a MB at a time, without copying.
+    idle_s = request.app.state.settings.upload_idle_s
+    with open(part, "ab", buffering=0) as f:
+        have = _claim(f, part, path)  # this request alone appends to the file until it ends
+        if offset != have:
+            raise Conflict(f"{path!r}: {have} byte(s) received; send from offset {have}")
+        # The hash of what came before goes on in its thread while the client sends the next
+        # chunk: only the last chunk waits for it.
+        hasher = _HASHES.pop((part, have), None) if have else _Hasher(hashlib.sha256())
+        kept = sealing = False  # the hasher is handed on, to the next chunk or to the seal
+        try:
+            received = await _receive(request, f, have, size, hasher, path, idle_s)
+            if received < size:
+                if hasher is not None:
+                    _keep_hash(part, received, hasher)
+                    kept = True
+                return UploadOut(path=path, received=received, complete=False)
+            sealing = True
+        finally:
+            if hasher is not None and not (kept or sealing):
+                hasher.close()
+        got = await run_in_threadpool(_seal, part, hasher)  # fsync and hash: off the event loop
+        if got != sha256:
+            part.unlink()
+            raise Unprocessable(f"{path!r} arrived with SHA-256 {got}, not {sha256}: send it again")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)  # still claimed: no other request appends to it meanwhile
+    return UploadOut(path=path, received=size, complete=True)
+
+
+async def _receive(
+    request: Request,
+    f: Any,
+    have: int,
+    size: int,
+    hasher: _Hasher | None,
+    path: str,
+    idle_s: float,
+) -> int:
+    """Write the body to the partial file as it comes, hand it to the hashing thread, and
+    return the file's size now.
+
+    Each piece is written as it arrives (up to 256 KB): gathered into 1 MB writes, new page
+    cache filled up to 5x slower than in 64 KB writes on this VM (in some rounds; in others
+    both were slow). The pieces go to the hashing thread a MB at a time, without copying. A
+    client that sends nothing for ~idle_s (its node gone mid-chunk: nothing tells the server)
+    is given up, what arrived kept. The deadline is pushed back once a second at most: a timer
+    per piece cost ~10 % of an upload's speed here."""
+    received = flushed = have
     pieces: list[bytes] = []
     pending = 0
-    flushed = have
+    loop = asyncio.get_running_loop()
     try:
-        with open(part, "ab", buffering=0) as f:
+        async with asyncio.timeout(idle_s) as deadline:
+            armed = loop.time()
             async for piece in request.stream():
+                if (now := loop.time()) - armed >= 1.0:
+                    deadline.reschedule(now + idle_s)
+                    armed = now
                 if received + len(piece) > size:
                     f.truncate(have)
                     raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
@@ -144,24 +201,34 @@ async def upload_chunk(
                         pieces, pending = [], 0
                         if hasher.behind > HASH_BEHIND:
                             await hasher.caught_up()
-            if hasher is not None and pieces:
-                hasher.update(pieces)
-            if received < size:
-                if hasher is not None:
-                    _keep_hash(part, received, hasher)
-                    kept = True
-                return UploadOut(path=path, received=received, complete=False)
-            sealing = True
-    finally:
-        if hasher is not None and not (kept or sealing):
-            hasher.close()
-    got = await run_in_threadpool(_seal, part, hasher)  # fsync and hash: off the event loop
-    if got != sha256:
-        part.unlink()
-        raise Unprocessable(f"{path!r} arrived with SHA-256 {got}, not {sha256}: send it again")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(part, target)
-    return UploadOut(path=path, received=size, complete=True)
+    except TimeoutError:
+        raise Stalled(f"{path!r}: no byte of the chunk for {idle_s:g} s") from None
+    if hasher is not None and pieces:
+        hasher.update(pieces)
+    return received
+
+
+def _claim(f: Any, part: Path, path: str) -> int:
+    """Lock the partial file for this request (flock: across the server's processes too) and
+    return its size. A second request for the same file while one is being received (a
+    client that gave up on a stalled chunk, a job's retry on another node beside the first
+    try) gets a 409, instead of appending beside it (and, once the first had sealed the file,
+    to the sealed file itself). The path may have been sealed and moved away since it was
+    opened: then the client is told to ask again."""
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InProgress(
+            f"{path!r} is being received by another request; ask for its offset and go on "
+            "once that one has ended"
+        ) from None
+    try:
+        same = os.stat(part).st_ino == os.fstat(f.fileno()).st_ino
+    except FileNotFoundError:
+        same = False
+    if not same:
+        raise Conflict(f"{path!r} was completed meanwhile; ask for its offset")
+    return os.fstat(f.fileno()).st_size
 
 
 def _seal(part: Path, hasher: _Hasher | None) -> str:
