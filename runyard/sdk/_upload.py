@@ -147,10 +147,8 @@ class Uploader:
         sha = known[0] if known is not None and known[1] == signature(before) else None
         hashed = None if sha is not None else _hash_beside(path)
         size = before.st_size
-        status = self._client.get(self._url(relpath))
-        status.raise_for_status()
-        offset = int(status.json()["received"])
         waited_until = time.monotonic() + IN_PROGRESS_WAIT_S
+        offset = self._offset(relpath, waited_until)
         with open(path, "rb", buffering=0) as f:
             while True:
                 if sha is None and hashed is not None and offset >= size - TAIL:
@@ -168,7 +166,7 @@ class Uploader:
                         if time.monotonic() > waited_until:
                             raise Refused(code, text.decode(errors="replace"))
                         time.sleep(IN_PROGRESS_PAUSE_S)
-                    offset = int(self._client.get(self._url(relpath)).json()["received"])
+                    offset = self._offset(relpath, waited_until)
                     continue
                 if code >= 400:  # a 422 (mangled, or changed since hashed): all again
                     raise Refused(code, text.decode(errors="replace"))
@@ -176,6 +174,17 @@ class Uploader:
                 if body["complete"]:
                     return
                 offset = int(body["received"])
+
+    def _offset(self, relpath: str, waited_until: float) -> int:
+        """Where the server's copy ends; while another request is sending the file, its end
+        is waited for (until `waited_until`), rather than sending a body to be refused."""
+        while True:
+            status = self._client.get(self._url(relpath))
+            status.raise_for_status()
+            body = status.json()
+            if not body.get("receiving") or time.monotonic() > waited_until:
+                return int(body["received"])
+            time.sleep(IN_PROGRESS_PAUSE_S)
 
     def _put(self, url: str, f: Any, offset: int, length: int) -> tuple[int, bytes]:
         """PUT `length` bytes of `f` from `offset` as one request body: (status, body).

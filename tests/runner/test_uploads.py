@@ -42,7 +42,7 @@ def test_chunks_resume_at_the_servers_offset_and_are_checked(server: ServerProce
     sha = hashlib.sha256(data).hexdigest()
     q = {"size": 1000, "sha256": sha}
     assert httpx.put(up, params={**q, "offset": 0}, content=data[:400]).json() == {
-        "path": "checkpoints/w.bin", "received": 400, "complete": False,
+        "path": "checkpoints/w.bin", "received": 400, "complete": False, "receiving": False,
     }  # fmt: skip
     again = httpx.put(up, params={**q, "offset": 0}, content=data[:400])  # a lost reply resent
     assert again.status_code == 409 and "send from offset 400" in again.json()["error"]["message"]
@@ -372,6 +372,7 @@ def test_a_second_request_for_a_file_being_received_waits_its_turn(
     first = _begin_put(server, f"{rel}?{query}", len(data), data[:half])
     try:
         _wait(lambda: httpx.get(server.url + rel).json()["received"] == half, "half arrived")
+        assert httpx.get(server.url + rel).json()["receiving"] is True
         q = {"offset": half, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         second = httpx.put(server.url + rel, params=q, content=data[half:])
         assert second.status_code == 409, second.text
@@ -382,20 +383,30 @@ def test_a_second_request_for_a_file_being_received_waits_its_turn(
         first.close()
     assert (status, body["complete"]) == (200, True)
     assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
+    assert httpx.get(server.url + rel).json()["receiving"] is False
 
 
 def test_a_stalled_chunk_is_ended_and_the_uploader_goes_on_after_it(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client gone quiet mid-chunk (its node died: nothing tells the server) is given up after
-    RUNYARD_UPLOAD_IDLE_S with what arrived kept; the SDK's uploader, answered 409 meanwhile,
-    waits for it and then sends the rest."""
-    srv = ServerProcess(tmp_path / "home", env={"RUNYARD_UPLOAD_IDLE_S": "2"}).wait_ready()
+    RUNYARD_UPLOAD_IDLE_S with what arrived kept; the SDK's uploader sees the file being
+    received, waits for that request's end without sending a body only to be refused (one
+    PUT a second would be 8 MB each here), then sends the rest."""
+    puts: list[int] = []
+    real_put = _upload.Uploader._put
+
+    def counted(self: _upload.Uploader, url: str, f: Any, offset: int, length: int) -> Any:
+        puts.append(length)
+        return real_put(self, url, f, offset, length)
+
+    monkeypatch.setattr(_upload.Uploader, "_put", counted)
+    srv = ServerProcess(tmp_path / "home", env={"RUNYARD_UPLOAD_IDLE_S": "5"}).wait_ready()
     try:
         run = _tracked(srv.url)
         scratch = tmp_path / "scratch"
         (scratch / "checkpoints").mkdir(parents=True)
-        data = os.urandom(3 << 20)
+        data = os.urandom(9 << 20)
         (scratch / "checkpoints" / "w.bin").write_bytes(data)
         rel = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
         query = urllib.parse.urlencode(
@@ -407,10 +418,11 @@ def test_a_stalled_chunk_is_ended_and_the_uploader_goes_on_after_it(
             up = _upload.Uploader(srv.url, None, run["id"], scratch)
             up.send("checkpoints/w.bin")
             assert up.close(60) is True
+            assert len(puts) <= 2, puts  # (2: the stalled one ended between its GET and PUT)
             status, body = _answer(stalled)
         finally:
             stalled.close()
-        assert status == 408 and "no byte of the chunk for 2 s" in body["error"]["message"]
+        assert status == 408 and "no byte of the chunk for 5 s" in body["error"]["message"]
         assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
     finally:
         srv.stop()

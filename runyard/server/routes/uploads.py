@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from runyard._paths import check_name, confine_relative
@@ -72,6 +72,9 @@ class UploadOut(BaseModel):
     path: str
     received: int
     complete: bool
+    receiving: bool = Field(
+        default=False, description="Another request is sending this file now: wait for its end."
+    )
 
 
 def _part(run_dir: Path, path: str) -> Path:
@@ -90,11 +93,21 @@ def _part(run_dir: Path, path: str) -> Path:
 
 @router.get("/{path:path}")
 def upload_status(run_id: str, path: str, store: StoreDep) -> UploadOut:
-    """How much of `path` has arrived: the offset to go on from."""
+    """How much of `path` has arrived: the offset to go on from; and whether a request is
+    sending it now (a client that waits for that one's end sends no body only to be refused)."""
     run_dir = Path(store.runs.get(run_id).run_dir)
     part = _part(run_dir, path)
-    if part.exists():
-        return UploadOut(path=path, received=part.stat().st_size, complete=False)
+    try:
+        with open(part, "rb") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                receiving = False
+            except BlockingIOError:
+                receiving = True
+            received = os.fstat(f.fileno()).st_size
+        return UploadOut(path=path, received=received, complete=False, receiving=receiving)
+    except FileNotFoundError:
+        pass
     done = confine_relative(run_dir, path)
     return UploadOut(path=path, received=0, complete=done.is_file())
 
