@@ -34,6 +34,29 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
+# uPlot draws its tick labels on a canvas, out of the DOM's reach: this keeps, per canvas, the
+# x-axis labels (centred, hung from the top) of its latest draw, which starts with a clearRect:
+# each label's text, its top (y, canvas pixels) and its height.
+X_TICKS = """
+const ticks = new WeakMap();
+window.xTicks = (canvas) => ticks.get(canvas) ?? [];
+const proto = CanvasRenderingContext2D.prototype;
+const clear = proto.clearRect;
+const fill = proto.fillText;
+proto.clearRect = function (...args) {
+  ticks.set(this.canvas, []);
+  return clear.apply(this, args);
+};
+proto.fillText = function (text, x, y, ...rest) {
+  if (this.textAlign === "center" && this.textBaseline === "top") {
+    const m = this.measureText(String(text));
+    const height = m.fontBoundingBoxAscent + m.fontBoundingBoxDescent;
+    ticks.get(this.canvas)?.push({ text: String(text), y, height });
+  }
+  return fill.call(this, text, x, y, ...rest);
+};
+"""
+
 
 @pytest.fixture(scope="session")
 def bundle() -> Path:

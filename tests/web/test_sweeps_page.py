@@ -14,29 +14,9 @@ from playwright.sync_api import Page, expect
 from tests.conftest import ServerProcess
 from tests.runner.conftest import program
 from tests.sweeps.test_sweeps_api import ARGS, _body
-from tests.web.conftest import until
+from tests.web.conftest import X_TICKS, until
 
 pytestmark = pytest.mark.browser
-
-# uPlot draws its tick labels on a canvas, out of the DOM's reach: this keeps, per canvas, the
-# x-axis labels (centred, hung from the top) of its latest draw, which starts with a clearRect.
-X_TICKS = """
-const ticks = new WeakMap();
-window.xTicks = (canvas) => ticks.get(canvas) ?? [];
-const proto = CanvasRenderingContext2D.prototype;
-const clear = proto.clearRect;
-const fill = proto.fillText;
-proto.clearRect = function (...args) {
-  ticks.set(this.canvas, []);
-  return clear.apply(this, args);
-};
-proto.fillText = function (text, ...args) {
-  if (this.textAlign === "center" && this.textBaseline === "top") {
-    ticks.get(this.canvas)?.push(String(text));
-  }
-  return fill.call(this, text, ...args);
-};
-"""
 
 
 @pytest.fixture
@@ -71,11 +51,11 @@ def test_the_sweeps_page_follows_a_real_sweep(page: Page, sweep_server: ServerPr
     points = until(lambda: page.locator("figure.chart").nth(1).get_attribute("data-points"))
     assert int(points) == sum(t["points"] for t in sweep["trials"])
     by_trial = page.locator('figure.chart[aria-label^="best so far"]')
-    ticks = by_trial.locator("canvas").evaluate("canvas => window.xTicks(canvas)")
+    ticks = by_trial.locator("canvas").evaluate("c => window.xTicks(c).map(t => t.text)")
     assert len(ticks) >= 2 and all(t.isdigit() for t in ticks), ticks  # 0, 1, 2, not 0.5
     expect(by_trial.locator(".u-legend .u-series").first.locator(".u-label")).to_have_text("trial")
     by_step = page.locator('figure.chart[aria-label^="objective by step"]')
-    ticks = by_step.locator("canvas").evaluate("canvas => window.xTicks(canvas)")
+    ticks = by_step.locator("canvas").evaluate("c => window.xTicks(c).map(t => t.text)")
     assert len(ticks) >= 2 and all(t.isdigit() for t in ticks), ticks  # steps are whole too
     expect(by_step.locator(".u-legend .u-series").first.locator(".u-label")).to_have_text("step")
     best = page.get_by_test_id("best").get_by_role("link")

@@ -112,7 +112,9 @@ export function Chart({
           stroke: axis,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          size: 34,
+          // uPlot's times of day carry the date on a second line (at the first tick, and where
+          // the day changes): 34 px cut it in half.
+          size: time ? 50 : 34,
           // Step counts of a long run ("1,200,000") ran into each other: 1.2M reads better.
           values: time ? undefined : (_u: uPlot, splits: number[]) => splits.map(tick),
           incrs: whole ? WHOLE : undefined,
