@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.web.conftest import Live, until
 
@@ -112,15 +114,7 @@ def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page)
     card = page.locator('.chart-card[data-metric="train/m0"]')
     figure = card.locator("figure.chart")
     until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
-    box = card.locator(".u-over").bounding_box()
-    assert box is not None
-    y = box["y"] + box["height"] / 2
-    with page.expect_request(lambda r: "train%2Fm0" in r.url and "start=" in r.url) as req:
-        page.mouse.move(box["x"] + box["width"] * 0.40, y)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
-        page.mouse.up()
-    url = req.value.url
+    url = _drag_across(page, card, 0.40, 0.45)
     start = int(url.split("start=")[1].split("&")[0])
     end = int(url.split("end=")[1].split("&")[0])
     assert 0 < start < end < 3000 and end - start < 600
@@ -129,6 +123,36 @@ def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page)
     until(lambda: int(figure.get_attribute("data-points") or 0) == end - start + 1, timeout=10)
     card.get_by_role("button", name="Reset zoom").click()
     expect(card.locator(".zoom-note")).to_have_count(0)
+
+
+def _drag_across(page: Page, card: Locator, left: float, right: float) -> str:
+    """Drag across a chart from `left` to `right` (fractions of its width), as a user does
+    once the page has stopped moving; the URL of the zoomed read it makes. On a busy machine
+    the page may still lay itself out (a section below painting, a scrollbar coming) when the
+    chart has its points: the drag waits until the chart has kept its place for half a
+    second, and is made again if it was lost (no read followed it)."""
+    over = card.locator(".u-over")
+
+    def settled() -> dict[str, float] | None:
+        first = over.bounding_box()
+        time.sleep(0.5)
+        return first if first is not None and first == over.bounding_box() else None
+
+    for _ in range(3):
+        box = until(settled, timeout=20, every=0)
+        y = box["y"] + box["height"] / 2
+        try:
+            with page.expect_request(
+                lambda r: "train%2Fm0" in r.url and "start=" in r.url, timeout=5_000
+            ) as req:
+                page.mouse.move(box["x"] + box["width"] * left, y)
+                page.mouse.down()
+                page.mouse.move(box["x"] + box["width"] * right, y, steps=5)
+                page.mouse.up()
+            return req.value.url
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError("three drags across the chart made no zoomed read")
 
 
 def test_an_early_stopped_run_reads_as_complete(live: Live, page: Page) -> None:
