@@ -133,6 +133,8 @@ async def upload_chunk(
     run_dir = Path(store.runs.get(run_id).run_dir)
     part = _part(run_dir, path)
     target = confine_relative(run_dir, path)
+    # Checked here so that a chunk at a wrong offset creates no empty partial file (the status
+    # GET would then no longer say the file is complete), and again once the file is claimed.
     have = part.stat().st_size if part.exists() else 0
     if offset != have:
         raise Conflict(f"{path!r}: {have} byte(s) received; send from offset {have}")
