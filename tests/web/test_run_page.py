@@ -125,6 +125,35 @@ def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page)
     expect(card.locator(".zoom-note")).to_have_count(0)
 
 
+def test_a_chart_that_moved_under_the_pointer_zooms_where_it_now_is(live: Live, page: Page) -> None:
+    """uPlot measures the plot when the pointer enters it; a page that moves under a pointer
+    already inside (a panel above it growing) must not make the drag zoom to other steps."""
+    run = live.train("moved-chart", "--steps", "3000", "--epochs", "3", "--keys", "1")
+    live.wait_status(run["id"], "completed")
+    page.goto(f"{live.url}/runs/{run['id']}")
+    card = page.locator('.chart-card[data-metric="train/m0"]')
+    figure = card.locator("figure.chart")
+    until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
+    over = card.locator(".u-over")
+    box = over.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.7, y)  # in: uPlot measures where the plot is
+    shift = box["width"] * 0.2
+    card.evaluate(f"el => {{ el.style.transform = 'translateX({shift}px)' }}")
+    moved = over.bounding_box()
+    assert moved is not None and abs(moved["x"] - box["x"] - shift) < 1
+    with page.expect_request(lambda r: "train%2Fm0" in r.url and "start=" in r.url) as req:
+        page.mouse.move(moved["x"] + moved["width"] * 0.40, y, steps=3)  # never left the plot
+        page.mouse.down()
+        page.mouse.move(moved["x"] + moved["width"] * 0.45, y, steps=5)
+        page.mouse.up()
+    start = int(req.value.url.split("start=")[1].split("&")[0])
+    end = int(req.value.url.split("end=")[1].split("&")[0])
+    # 40-45 % of the way across steps 1-3000; a stale measure read 20 % further right
+    assert abs(start - 1200) < 90 and abs(end - 1350) < 90, (start, end)
+
+
 def _drag_across(page: Page, card: Locator, left: float, right: float) -> str:
     """Drag across a chart from `left` to `right` (fractions of its width), as a user does
     once the page has stopped moving; the URL of the zoomed read it makes. On a busy machine

@@ -152,7 +152,13 @@ export function Chart({
     plot.current = u;
     const reset = () => zoomRef.current?.(null);
     u.over.addEventListener("dblclick", reset);
+    // uPlot measures where the plot is when the pointer enters it: a page that moved under a
+    // pointer already inside (a panel above it grew) would zoom to the wrong steps. Measured
+    // again as a drag starts (capturing: before uPlot's own mousedown reads it).
+    const measure = () => u.syncRect();
+    el.addEventListener("mousedown", measure, true);
     return () => {
+      el.removeEventListener("mousedown", measure, true);
       u.over.removeEventListener("dblclick", reset);
       u.destroy();
       plot.current = null;
