@@ -436,11 +436,12 @@ def _wait(check: Any, what: str, timeout: float = 30.0) -> None:
 
 
 def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_there_is_room(
-    tmp_path: Path, sqlite_template: Path
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fills up mid-chunk: a 507 naming the filesystem (not a 500), what was written
     stays, the file is not claimed any longer, and the rest lands it whole once there is
-    room."""
+    room. (Blocks are reserved 64 KB ahead here, not 32 MB: the disk fills past them.)"""
+    monkeypatch.setattr(uploads, "RESERVE_AHEAD", 64 << 10)
     with tmpfs(tmp_path / "home", "8m") as home:
         shutil.copyfile(sqlite_template, home / "runyard.db")
         settings = Settings(home=home)
@@ -464,3 +465,30 @@ def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_th
             assert rest.status_code == 200 and rest.json()["complete"] is True, rest.text
         store.close()
         assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
+
+
+def test_blocks_are_reserved_ahead_of_a_chunk_and_no_further_than_reserve_ahead(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The partial file's blocks are reserved ahead of the bytes (fewer, larger allocations),
+    its size still what arrived (the offset to go on from); and however large a file a client
+    declares, no more than RESERVE_AHEAD past what it sent: a client that declares 200 MB and
+    sends 2 MB holds ~34 MB of the disk, not 200."""
+    sent = 2 << 20
+    with tmpfs(tmp_path / "home", "256m") as home:
+        shutil.copyfile(sqlite_template, home / "runyard.db")
+        settings = Settings(home=home)
+        store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+        with TestClient(create_app(settings, store)) as client:
+            run = client.post("/api/runs", json={"name": "files"}).json()
+            up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+            q = {"size": 200 << 20, "sha256": "0" * 64, "offset": 0}
+            r = client.put(up, params=q, content=os.urandom(sent))
+            assert r.status_code == 200 and r.json()["received"] == sent, r.text
+            (part,) = (Path(run["run_dir"]) / uploads.PARTS).iterdir()
+            st = part.stat()
+            assert st.st_size == sent
+            held = st.st_blocks * 512
+            assert sent + uploads.RESERVE_AHEAD // 2 < held <= sent + uploads.RESERVE_AHEAD, held
+            assert client.get(up).json()["received"] == sent
+        store.close()

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from runyard._paths import check_name, confine_relative
-from runyard._writeback import start_writeback
+from runyard._writeback import reserve, start_writeback
 from runyard.errors import BadRequest, Conflict, RunyardError
 from runyard.server._deps import StoreDep
 from runyard.server.routes import ERRORS
@@ -49,6 +49,9 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STREAMED = re.compile(r"^/api/runs/[^/]+/uploads/")
 BLOCK = 1 << 20
 FLUSH_EVERY = 8 * BLOCK  # written bytes whose write to disk starts at once (_writeback.py)
+# Disk blocks reserved ahead of the bytes received (_writeback.py), at most: a client that
+# declares a terabyte and sends nothing holds no more of the disk than this.
+RESERVE_AHEAD = 32 * BLOCK
 # Bytes received but not hashed yet, at most: past that the body waits for the hash (which
 # would otherwise be left with a backlog at the end, and hold it all in memory).
 HASH_BEHIND = 16 * BLOCK
@@ -188,8 +191,9 @@ async def _receive(
     both were slow). The pieces go to the hashing thread a MB at a time, without copying. A
     client that sends nothing for ~idle_s (its node gone mid-chunk: nothing tells the server)
     is given up, what arrived kept. The deadline is pushed back once a second at most: a timer
-    per piece cost ~10 % of an upload's speed here."""
-    received = flushed = have
+    per piece cost ~10 % of an upload's speed here. The file's blocks are reserved up to
+    RESERVE_AHEAD past what arrived (an upload +6 % here)."""
+    received = flushed = reserved = have
     pieces: list[bytes] = []
     pending = 0
     loop = asyncio.get_running_loop()
@@ -203,6 +207,10 @@ async def _receive(
                 if received + len(piece) > size:
                     f.truncate(have)
                     raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
+                if reserved - received < RESERVE_AHEAD // 2 and reserved < size:
+                    ahead = min(size, received + RESERVE_AHEAD)
+                    reserve(f.fileno(), reserved, ahead - reserved)
+                    reserved = ahead
                 _write_all(f, piece)
                 received += len(piece)
                 if received - flushed >= FLUSH_EVERY:
