@@ -134,32 +134,21 @@ def test_a_chart_that_moved_under_the_pointer_zooms_where_it_now_is(live: Live, 
     card = page.locator('.chart-card[data-metric="train/m0"]')
     figure = card.locator("figure.chart")
     until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
-    over = card.locator(".u-over")
-    box = over.bounding_box()
-    assert box is not None
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.7, y)  # in: uPlot measures where the plot is
-    shift = box["width"] * 0.2
-    card.evaluate(f"el => {{ el.style.transform = 'translateX({shift}px)' }}")
-    moved = over.bounding_box()
-    assert moved is not None and abs(moved["x"] - box["x"] - shift) < 1
-    with page.expect_request(lambda r: "train%2Fm0" in r.url and "start=" in r.url) as req:
-        page.mouse.move(moved["x"] + moved["width"] * 0.40, y, steps=3)  # never left the plot
-        page.mouse.down()
-        page.mouse.move(moved["x"] + moved["width"] * 0.45, y, steps=5)
-        page.mouse.up()
-    start = int(req.value.url.split("start=")[1].split("&")[0])
-    end = int(req.value.url.split("end=")[1].split("&")[0])
+    url = _drag_across(page, card, 0.40, 0.45, moved=0.2)
+    start = int(url.split("start=")[1].split("&")[0])
+    end = int(url.split("end=")[1].split("&")[0])
     # 40-45 % of the way across steps 1-3000; a stale measure read 20 % further right
     assert abs(start - 1200) < 90 and abs(end - 1350) < 90, (start, end)
 
 
-def _drag_across(page: Page, card: Locator, left: float, right: float) -> str:
+def _drag_across(page: Page, card: Locator, left: float, right: float, moved: float = 0.0) -> str:
     """Drag across a chart from `left` to `right` (fractions of its width), as a user does
     once the page has stopped moving; the URL of the zoomed read it makes. On a busy machine
     the page may still lay itself out (a section below painting, a scrollbar coming) when the
     chart has its points: the drag waits until the chart has kept its place for half a
-    second, and is made again if it was lost (no read followed it)."""
+    second, and is made again if it was lost (no read followed it). `moved`: the pointer
+    enters the chart first, and the chart then moves right by that fraction of its width
+    under it (without a resize) before the drag."""
     over = card.locator(".u-over")
 
     def settled() -> dict[str, float] | None:
@@ -168,8 +157,16 @@ def _drag_across(page: Page, card: Locator, left: float, right: float) -> str:
         return first if first is not None and first == over.bounding_box() else None
 
     for _ in range(3):
+        card.evaluate("el => { el.style.transform = '' }")
         box = until(settled, timeout=20, every=0)
         y = box["y"] + box["height"] / 2
+        if moved:
+            page.mouse.move(box["x"] + box["width"] * 0.7, y)  # in: uPlot measures the plot
+            shift = box["width"] * moved
+            card.evaluate(f"el => {{ el.style.transform = 'translateX({shift}px)' }}")
+            after = over.bounding_box()
+            assert after is not None and abs(after["x"] - box["x"] - shift) < 1
+            box = after
         try:
             with page.expect_request(
                 lambda r: "train%2Fm0" in r.url and "start=" in r.url, timeout=5_000
