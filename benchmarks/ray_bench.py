@@ -6,7 +6,9 @@
   latency (the job prints when it started) and the total time until all have ended;
 - a checkpoint upload (the SDK's chunked, SHA-256-checked path) of an M MB file beside `cp`
   of it to the same disk (then `sync`): the file as `run.checkpoint` ships it (its SHA-256
-  known from placing it), and a file nobody hashed before.
+  known from placing it), and a file nobody hashed before; once beside the idle Ray head (the
+  server that ran the jobs), and once more by a server alone on the machine, the cluster
+  stopped (an idle Ray node wakes often: on 2 cores it slowed an upload by a fifth).
 
 Targets (issue 17): runyard adds ≤ 10 % to Ray's own time; uploads ≥ 50 % of disk speed.
 Run as root (the cluster lives in a network namespace, as in tests/ray):
@@ -29,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import free_port, median, table  # noqa: E402
+from _common import free_port, median, server, table  # noqa: E402
 
 from runyard.sdk._files import place  # noqa: E402
 from runyard.sdk._upload import Uploader  # noqa: E402
@@ -169,6 +171,20 @@ def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int 
     return placed_s, unhashed_s, cp_s, busy
 
 
+def alone(home: Path, mb: int) -> Speeds:
+    """The upload figures again, from a runyard server alone on the machine."""
+    home.mkdir(parents=True)
+    port = free_port()
+    argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
+    env = {**os.environ, "RUNYARD_HOME": str(home)}
+    log = home / "server.log"
+    with (
+        server(argv, port=port, health_path="/api/health", log=log, cwd=home, env=env) as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as http,
+    ):
+        return upload_speed(http, srv.url, home, mb)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--jobs", type=int, default=200)
@@ -181,11 +197,12 @@ def main() -> None:
         cluster.wait_nodes(1)
         with cluster.inside():
             ray_lat, ray_total = direct(args.jobs)
-            ry_lat, ry_total, (up, unhashed, cp, busy) = through_runyard(
-                args.jobs, root / "home", args.mb
-            )
+            ry_lat, ry_total, beside = through_runyard(args.jobs, root / "home", args.mb)
     finally:
         cluster.close()
+    try:
+        by_itself = alone(root / "alone", args.mb)
+    finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"{args.jobs} no-op jobs on a 1-CPU Ray head; load average {os.getloadavg()[0]:.1f}")
     print(
@@ -207,12 +224,17 @@ def main() -> None:
             ],
         )  # fmt: skip
     )
-    print(
-        f"upload of {args.mb} MB (median of 3): a checkpoint placed by run.checkpoint "
-        f"{up:.0f} MB/s, a file not hashed before {unhashed:.0f} MB/s, beside cp + sync "
-        f"{cp:.0f} MB/s ({up / cp * 100:.0f} % and {unhashed / cp * 100:.0f} %); the machine "
-        f"{busy * 100:.0f} % busy before a round (median)"
-    )
+    for where, (up, unhashed, cp, busy) in (
+        ("beside the idle Ray head", beside),
+        ("by a server alone, the cluster stopped", by_itself),
+    ):
+        print(
+            f"upload of {args.mb} MB {where} (median of 3): a checkpoint placed by "
+            f"run.checkpoint {up:.0f} MB/s, a file not hashed before {unhashed:.0f} MB/s, "
+            f"beside cp + sync {cp:.0f} MB/s ({up / cp * 100:.0f} % and "
+            f"{unhashed / cp * 100:.0f} %); the machine {busy * 100:.0f} % busy before a round "
+            "(median)"
+        )
 
 
 if __name__ == "__main__":
