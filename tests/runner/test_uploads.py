@@ -3,6 +3,7 @@ a retry resumes from the checkpoint it downloads (the same path the Ray backend 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -12,6 +13,7 @@ import socket
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -435,6 +437,23 @@ def _wait(check: Any, what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def _on_tmpfs(
+    tmp_path: Path, sqlite_template: Path, size: str
+) -> Iterator[tuple[Path, TestClient, dict[str, Any]]]:
+    """The server's app in this process, its home on a tmpfs of `size`, and a run: (home,
+    client, run)."""
+    with tmpfs(tmp_path / "home", size) as home:
+        shutil.copyfile(sqlite_template, home / "runyard.db")
+        settings = Settings(home=home)
+        store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
+        try:
+            with TestClient(create_app(settings, store)) as client:
+                yield home, client, client.post("/api/runs", json={"name": "files"}).json()
+        finally:
+            store.close()
+
+
 def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_there_is_room(
     tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -442,28 +461,22 @@ def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_th
     stays, the file is not claimed any longer, and the rest lands it whole once there is
     room. (Blocks are reserved 64 KB ahead here, not 32 MB: the disk fills past them.)"""
     monkeypatch.setattr(uploads, "RESERVE_AHEAD", 64 << 10)
-    with tmpfs(tmp_path / "home", "8m") as home:
-        shutil.copyfile(sqlite_template, home / "runyard.db")
-        settings = Settings(home=home)
-        store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
-        with TestClient(create_app(settings, store)) as client:
-            run = client.post("/api/runs", json={"name": "files"}).json()
-            up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
-            data = os.urandom(3 << 20)
-            q = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            first = client.put(up, params={**q, "offset": 0}, content=data[:100_000])
-            assert first.status_code == 200, first.text
-            filler = fill(home)
-            full = client.put(up, params={**q, "offset": 100_000}, content=data[100_000:])
-            assert full.status_code == 507, full.text
-            assert full.json()["error"]["code"] == "insufficient_storage"
-            assert str(home) in full.json()["error"]["message"]
-            filler.unlink()
-            have = client.get(up).json()["received"]
-            assert 100_000 <= have < len(data)
-            rest = client.put(up, params={**q, "offset": have}, content=data[have:])
-            assert rest.status_code == 200 and rest.json()["complete"] is True, rest.text
-        store.close()
+    with _on_tmpfs(tmp_path, sqlite_template, "8m") as (home, client, run):
+        up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+        data = os.urandom(3 << 20)
+        q = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        first = client.put(up, params={**q, "offset": 0}, content=data[:100_000])
+        assert first.status_code == 200, first.text
+        filler = fill(home)
+        full = client.put(up, params={**q, "offset": 100_000}, content=data[100_000:])
+        assert full.status_code == 507, full.text
+        assert full.json()["error"]["code"] == "insufficient_storage"
+        assert str(home) in full.json()["error"]["message"]
+        filler.unlink()
+        have = client.get(up).json()["received"]
+        assert 100_000 <= have < len(data)
+        rest = client.put(up, params={**q, "offset": have}, content=data[have:])
+        assert rest.status_code == 200 and rest.json()["complete"] is True, rest.text
         assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
 
 
@@ -475,20 +488,14 @@ def test_blocks_are_reserved_ahead_of_a_chunk_and_no_further_than_reserve_ahead(
     declares, no more than RESERVE_AHEAD past what it sent: a client that declares 200 MB and
     sends 2 MB holds ~34 MB of the disk, not 200."""
     sent = 2 << 20
-    with tmpfs(tmp_path / "home", "256m") as home:
-        shutil.copyfile(sqlite_template, home / "runyard.db")
-        settings = Settings(home=home)
-        store = Store.open(settings.db_url, settings.runs_dir, migrate=False)
-        with TestClient(create_app(settings, store)) as client:
-            run = client.post("/api/runs", json={"name": "files"}).json()
-            up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
-            q = {"size": 200 << 20, "sha256": "0" * 64, "offset": 0}
-            r = client.put(up, params=q, content=os.urandom(sent))
-            assert r.status_code == 200 and r.json()["received"] == sent, r.text
-            (part,) = (Path(run["run_dir"]) / uploads.PARTS).iterdir()
-            st = part.stat()
-            assert st.st_size == sent
-            held = st.st_blocks * 512
-            assert sent + uploads.RESERVE_AHEAD // 2 < held <= sent + uploads.RESERVE_AHEAD, held
-            assert client.get(up).json()["received"] == sent
-        store.close()
+    with _on_tmpfs(tmp_path, sqlite_template, "256m") as (_, client, run):
+        up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
+        q = {"size": 200 << 20, "sha256": "0" * 64, "offset": 0}
+        r = client.put(up, params=q, content=os.urandom(sent))
+        assert r.status_code == 200 and r.json()["received"] == sent, r.text
+        (part,) = (Path(run["run_dir"]) / uploads.PARTS).iterdir()
+        st = part.stat()
+        assert st.st_size == sent
+        held = st.st_blocks * 512
+        assert sent + uploads.RESERVE_AHEAD // 2 < held <= sent + uploads.RESERVE_AHEAD, held
+        assert client.get(up).json()["received"] == sent

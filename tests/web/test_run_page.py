@@ -107,13 +107,20 @@ def test_a_missing_run_gets_a_designed_error(live: Live, page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("Page not found")
 
 
-def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page) -> None:
-    run = live.train("zoomable", "--steps", "3000", "--epochs", "3", "--keys", "1")
+def _long_chart(live: Live, page: Page, name: str) -> tuple[Locator, Locator]:
+    """The run page of a finished run of 3,000 steps, its chart drawn from fewer points than
+    that: (the chart's card, its figure)."""
+    run = live.train(name, "--steps", "3000", "--epochs", "3", "--keys", "1")
     live.wait_status(run["id"], "completed")
     page.goto(f"{live.url}/runs/{run['id']}")
     card = page.locator('.chart-card[data-metric="train/m0"]')
     figure = card.locator("figure.chart")
     until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
+    return card, figure
+
+
+def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page) -> None:
+    card, figure = _long_chart(live, page, "zoomable")
     url = _drag_across(page, card, 0.40, 0.45)
     start = int(url.split("start=")[1].split("&")[0])
     end = int(url.split("end=")[1].split("&")[0])
@@ -128,12 +135,7 @@ def test_zooming_a_chart_reads_that_range_at_full_detail(live: Live, page: Page)
 def test_a_chart_that_moved_under_the_pointer_zooms_where_it_now_is(live: Live, page: Page) -> None:
     """uPlot measures the plot when the pointer enters it; a page that moves under a pointer
     already inside (a panel above it growing) must not make the drag zoom to other steps."""
-    run = live.train("moved-chart", "--steps", "3000", "--epochs", "3", "--keys", "1")
-    live.wait_status(run["id"], "completed")
-    page.goto(f"{live.url}/runs/{run['id']}")
-    card = page.locator('.chart-card[data-metric="train/m0"]')
-    figure = card.locator("figure.chart")
-    until(lambda: 0 < int(figure.get_attribute("data-points") or 0) < 3000, timeout=20)
+    card, _ = _long_chart(live, page, "moved-chart")
     url = _drag_across(page, card, 0.40, 0.45, moved=0.2)
     start = int(url.split("start=")[1].split("&")[0])
     end = int(url.split("end=")[1].split("&")[0])
