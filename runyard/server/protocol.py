@@ -1,5 +1,5 @@
 """The HTTP protocol the server runs: uvicorn's (httptools), with each piece of a request
-body handed to the app as it arrived.
+body handed to the app as it arrived, and a body that the app may take from the socket itself.
 
 Since uvicorn 0.42 (its #2845) every piece of a body is appended to a bytearray and copied
 out of it again as bytes for the app: two more copies of each byte a client sends. A
@@ -8,18 +8,65 @@ worker's event loop in those copies (perf, 500 MB). A piece that arrives while t
 taken everything before it is now handed on as the very bytes object httptools made
 (`bytes(b)` of a bytes object is that object); pieces that pile up while the app is busy
 are gathered in uvicorn's bytearray, as before.
+
+A request with a Content-Length also carries an ASGI extension, `scope["extensions"][TAKE]`:
+a function that stops the transport's reading and hands the app what arrived of the body
+with the headers, and the connection's socket to read the rest from (`_splice.py` moves it
+into a file inside the kernel). The connection is closed after the response: the parser never
+saw the rest of the body, so the next request cannot be read from it.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+TAKE = "runyard.take_body"
+
+
+@dataclass
+class Taken:
+    """A request body taken from its connection: `head` arrived with the headers, `rest`
+    bytes are still to be read from `fd` (a duplicate of the socket's descriptor, which the
+    taker closes; non-blocking). `stop` is set once the server is stopping: the taker is to
+    end the request soon."""
+
+    head: bytes
+    rest: int
+    fd: int
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class BodyProtocol(HttpToolsProtocol):
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._parsed = 0  # body bytes of this request parsed so far
+        self._taken: Taken | None = None
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        taken: Taken | None = getattr(self, "_taken", None)
+        if taken is not None:
+            taken.stop.set()  # (uvicorn waits for the request's end)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle: Any = self.cycle
+        if cycle is None or cycle.scope is not self.scope or self.scheme != "http":
+            return  # (an upgrade, or TLS: the socket's bytes are not the body's)
+        headers = dict(self.headers)
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and b"transfer-encoding" not in headers:
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[TAKE] = lambda: self._take(cycle, int(length))
+
     def on_body(self, body: bytes) -> None:
+        self._parsed += len(body)
         cycle: Any = self.cycle
         if cycle.body or cycle.response_complete or self.parser.should_upgrade():
             if isinstance(cycle.body, bytes):
@@ -30,3 +77,45 @@ class BodyProtocol(HttpToolsProtocol):
         if len(body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         cycle.message_event.set()
+
+    def _take(self, cycle: Any, length: int) -> Taken | None:
+        """The body, for the app to read from the socket; None where it cannot be had so (the
+        app has read some of it already, the client is gone, another request is queued)."""
+        sock = self.transport.get_extra_info("socket")
+        if (
+            cycle is not self.cycle
+            or cycle.disconnected
+            or cycle.response_started
+            or self.pipeline
+            or self._parsed != len(cycle.body)
+            or sock is None
+        ):
+            return None
+        self.flow.pause_reading()
+        head = bytes(cycle.body)
+        fd = os.dup(sock.fileno())
+        cycle.body = bytearray()
+        cycle.more_body = False
+        cycle.keep_alive = False
+        held: Any = _Held(self.flow)
+        cycle.flow = held  # a receive() from now on finds the body ended
+        cycle.message_event.set()
+        if cycle.waiting_for_100_continue and length > len(head):
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            cycle.waiting_for_100_continue = False
+        self._taken = Taken(head=head, rest=length - len(head), fd=fd)
+        return self._taken
+
+
+class _Held:
+    """The connection's flow control, except that nothing resumes its reading: the rest of
+    the body is read from the socket by whoever took it."""
+
+    def __init__(self, flow: FlowControl):
+        self._flow = flow
+
+    def resume_reading(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._flow, name)

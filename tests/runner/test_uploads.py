@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
-import json
 import os
 import shutil
-import socket
 import sys
 import time
 import urllib.parse
@@ -23,10 +20,12 @@ from fastapi.testclient import TestClient
 
 from runyard.config import Settings
 from runyard.sdk import _upload
+from runyard.server import _body
 from runyard.server.app import create_app
 from runyard.server.routes import uploads
 from runyard.store import Store
 from tests._faults import fill, tmpfs
+from tests._raw_put import answer, begin_put
 from tests.conftest import ServerProcess
 from tests.runner.conftest import PROGRAMS
 
@@ -319,44 +318,6 @@ def test_a_placed_checkpoint_is_sent_with_the_hash_it_was_placed_with(
     assert (arrived / "c.bin").read_bytes() == same_size and hashed == ["b.bin", "c.bin"]
 
 
-def test_a_body_waits_for_its_hash_once_it_is_far_behind() -> None:
-    """The hashing thread may fall behind what the event loop receives; past HASH_BEHIND
-    the body waits for it (memory stays bounded, and no backlog is left for the end)."""
-    import asyncio
-
-    piece = os.urandom(1 << 20)
-    count = 3 * uploads.HASH_BEHIND // len(piece)
-
-    async def feed() -> tuple[int, str]:
-        hasher = uploads._Hasher(hashlib.sha256())
-        most = 0
-        for _ in range(count):
-            hasher.update([piece])
-            most = max(most, hasher.behind)
-            if hasher.behind > uploads.HASH_BEHIND:
-                await hasher.caught_up()
-                assert hasher.behind <= uploads.HASH_BEHIND // 2
-        return most, hasher.result().hexdigest()
-
-    most, digest = asyncio.run(feed())
-    assert most <= uploads.HASH_BEHIND + len(piece)
-    assert digest == hashlib.sha256(piece * count).hexdigest()
-
-
-def _begin_put(srv: ServerProcess, path_and_query: str, length: int, first: bytes) -> socket.socket:
-    """A PUT whose body is sent only in part: a client still sending (or gone quiet)."""
-    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-    head = f"PUT {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
-    sock.sendall(f"{head}Content-Length: {length}\r\n\r\n".encode() + first)
-    return sock
-
-
-def _answer(sock: socket.socket) -> tuple[int, dict[str, Any]]:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return response.status, json.loads(response.read())
-
-
 def test_a_second_request_for_a_file_being_received_waits_its_turn(
     server: ServerProcess,
 ) -> None:
@@ -371,7 +332,7 @@ def test_a_second_request_for_a_file_being_received_waits_its_turn(
     query = urllib.parse.urlencode(
         {"offset": 0, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     )
-    first = _begin_put(server, f"{rel}?{query}", len(data), data[:half])
+    first = begin_put(server.port, f"{rel}?{query}", len(data), data[:half])
     try:
         _wait(lambda: httpx.get(server.url + rel).json()["received"] == half, "half arrived")
         assert httpx.get(server.url + rel).json()["receiving"] is True
@@ -380,7 +341,7 @@ def test_a_second_request_for_a_file_being_received_waits_its_turn(
         assert second.status_code == 409, second.text
         assert second.json()["error"]["code"] == "upload_in_progress"
         first.sendall(data[half:])
-        status, body = _answer(first)
+        status, body = answer(first)
     finally:
         first.close()
     assert (status, body["complete"]) == (200, True)
@@ -414,14 +375,14 @@ def test_a_stalled_chunk_is_ended_and_the_uploader_goes_on_after_it(
         query = urllib.parse.urlencode(
             {"offset": 0, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         )
-        stalled = _begin_put(srv, f"{rel}?{query}", len(data), data[: 1 << 20])
+        stalled = begin_put(srv.port, f"{rel}?{query}", len(data), data[: 1 << 20])
         try:
             _wait(lambda: httpx.get(srv.url + rel).json()["received"] == 1 << 20, "1 MB arrived")
             up = _upload.Uploader(srv.url, None, run["id"], scratch)
             up.send("checkpoints/w.bin")
             assert up.close(60) is True
             assert len(puts) <= 2, puts  # (2: the stalled one ended between its GET and PUT)
-            status, body = _answer(stalled)
+            status, body = answer(stalled)
         finally:
             stalled.close()
         assert status == 408 and "no byte of the chunk for 5 s" in body["error"]["message"]
@@ -460,7 +421,7 @@ def test_a_chunk_onto_a_full_disk_is_answered_507_and_the_upload_goes_on_once_th
     """The disk fills up mid-chunk: a 507 naming the filesystem (not a 500), what was written
     stays, the file is not claimed any longer, and the rest lands it whole once there is
     room. (Blocks are reserved 64 KB ahead here, not 32 MB: the disk fills past them.)"""
-    monkeypatch.setattr(uploads, "RESERVE_AHEAD", 64 << 10)
+    monkeypatch.setattr(_body, "RESERVE_AHEAD", 64 << 10)
     with _on_tmpfs(tmp_path, sqlite_template, "8m") as (home, client, run):
         up = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
         data = os.urandom(3 << 20)
@@ -497,5 +458,5 @@ def test_blocks_are_reserved_ahead_of_a_chunk_and_no_further_than_reserve_ahead(
         st = part.stat()
         assert st.st_size == sent
         held = st.st_blocks * 512
-        assert sent + uploads.RESERVE_AHEAD // 2 < held <= sent + uploads.RESERVE_AHEAD, held
+        assert sent + _body.RESERVE_AHEAD // 2 < held <= sent + _body.RESERVE_AHEAD, held
         assert client.get(up).json()["received"] == sent

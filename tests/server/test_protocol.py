@@ -1,12 +1,16 @@
 """The server's HTTP protocol hands each piece of a body on as it came, or gathered when the
 app reads slower than pieces arrive: either way the app gets every byte, in order (a real
-uvicorn server on 127.0.0.1, a real client streaming 24 MB)."""
+uvicorn server on 127.0.0.1, a real client streaming 24 MB). An app may instead take the body
+and read it from the socket itself: it gets every byte too, and the connection is closed
+after its answer."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +20,7 @@ import httpx
 import pytest
 import uvicorn
 
-from runyard.server.protocol import BodyProtocol
+from runyard.server.protocol import TAKE, BodyProtocol, Taken
 from tests._postgres import free_port
 
 BODY = os.urandom(24 * 1024 * 1024)
@@ -45,11 +49,67 @@ def _app(pause_s: float) -> Any:
     return app
 
 
+def _taking_app() -> Any:
+    """Takes the body where it can, and reads the rest of it from the socket (in a thread):
+    answers its SHA-256, its size, and how it was read."""
+
+    def read_rest(taken: Taken, digest: Any) -> None:
+        left = taken.rest
+        while left:
+            select.select([taken.fd], [], [], 10)
+            try:
+                data = os.read(taken.fd, min(left, 1 << 20))
+            except BlockingIOError:
+                continue
+            assert data, "the client went away"
+            digest.update(data)
+            left -= len(data)
+        os.close(taken.fd)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        digest = hashlib.sha256()
+        take = scope.get("extensions", {}).get(TAKE)
+        taken = take() if take is not None else None
+        if taken is not None:
+            digest.update(taken.head)
+            await asyncio.to_thread(read_rest, taken, digest)
+            total = len(taken.head) + taken.rest
+            after = await asyncio.wait_for(receive(), 5)  # the body has ended for ASGI
+            assert (after["body"], after["more_body"]) == (b"", False)
+        else:
+            total = 0
+            while (message := await receive())["more_body"] or message["body"]:
+                digest.update(message["body"])
+                total += len(message["body"])
+                if not message["more_body"]:
+                    break
+        how = "taken" if taken is not None else "received"
+        answer = f"{digest.hexdigest()} {total} {how}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
+
+
 @pytest.fixture(params=[0.0, 0.005], ids=["fast-reader", "slow-reader"])
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from _serve(_app(request.param))
+
+
+@pytest.fixture
+def taking() -> Iterator[str]:
+    yield from _serve(_taking_app())
+
+
+def _serve(app: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        _app(request.param), host="127.0.0.1", port=port, log_level="warning", http=BodyProtocol
+        app, host="127.0.0.1", port=port, log_level="warning", http=BodyProtocol
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -87,3 +147,40 @@ def test_every_byte_of_a_streamed_body_reaches_the_app_in_order(
     assert r.status_code == 200, r.text
     sha, total = r.text.split()
     assert (sha, int(total)) == (hashlib.sha256(body).hexdigest(), len(body))
+
+
+def test_a_taken_body_is_read_whole_from_the_socket_and_its_connection_then_closed(
+    taking: str,
+) -> None:
+    """What arrived with the headers comes with the take, the rest from the socket; a receive()
+    afterwards finds the body ended (it does not read the socket beside the taker); the
+    answer closes the connection (its parser never saw the rest of the body)."""
+    with httpx.Client(timeout=60) as client:
+        for body in (BODY, b"small", b""):
+            r = client.put(taking, content=body)
+            assert r.status_code == 200, r.text
+            expected = f"{hashlib.sha256(body).hexdigest()} {len(body)} taken"
+            assert r.text == expected
+            assert r.headers["connection"] == "close"
+
+
+def test_a_body_without_a_length_is_not_offered_to_take(taking: str) -> None:
+    r = httpx.put(taking, content=_pieces(BODY[: 1 << 20], 1 << 16, 0.0), timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.text == f"{hashlib.sha256(BODY[: 1 << 20]).hexdigest()} {1 << 20} received"
+    assert r.headers.get("connection") != "close"
+
+
+def test_a_client_that_expects_100_continue_is_told_to_send_a_taken_body(taking: str) -> None:
+    body = BODY[: 3 << 20]
+    host, port = taking.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = f"PUT / HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
+        sock.sendall(f"{head}Expect: 100-continue\r\n\r\n".encode())
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):  # to the end: the server closes the connection
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    assert f"{hashlib.sha256(body).hexdigest()} {len(body)} taken".encode() in answer

@@ -7,18 +7,16 @@ last chunk makes the file whole: its SHA-256 is checked, and only a match is mov
 place, atomically; a mismatch discards the partial file (422). One request at a time appends
 to a file (409 `upload_in_progress` for another meanwhile), and a chunk that sends nothing for
 RUNYARD_UPLOAD_IDLE_S is ended (408), what arrived kept. Downloads use the artifacts route
-(`GET /api/runs/{id}/artifacts/{path}`).
+(`GET /api/runs/{id}/artifacts/{path}`). How a chunk's body is received, written and hashed
+is `_body.py`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import hashlib
 import os
-import queue
 import re
-import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,9 +26,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from runyard._paths import check_name, confine_relative
-from runyard._writeback import reserve, start_writeback
 from runyard.errors import BadRequest, Conflict, RunyardError
+from runyard.server._body import receive
 from runyard.server._deps import StoreDep
+from runyard.server._hasher import Hasher
 from runyard.server.routes import ERRORS
 from runyard.server.schemas import ErrorOut
 
@@ -47,14 +46,6 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # A chunk is written to disk as it arrives and bounded by the file's size: the server's
 # body limit, made for bodies held in memory, does not apply (a client sends 128 MB a chunk).
 STREAMED = re.compile(r"^/api/runs/[^/]+/uploads/")
-BLOCK = 1 << 20
-FLUSH_EVERY = 8 * BLOCK  # written bytes whose write to disk starts at once (_writeback.py)
-# Disk blocks reserved ahead of the bytes received (_writeback.py), at most: a client that
-# declares a terabyte and sends nothing holds no more of the disk than this.
-RESERVE_AHEAD = 32 * BLOCK
-# Bytes received but not hashed yet, at most: past that the body waits for the hash (which
-# would otherwise be left with a backlog at the end, and hold it all in memory).
-HASH_BEHIND = 16 * BLOCK
 
 
 class Unprocessable(RunyardError):
@@ -64,11 +55,6 @@ class Unprocessable(RunyardError):
 
 class InProgress(Conflict):
     code = "upload_in_progress"
-
-
-class Stalled(RunyardError):
-    status = 408
-    code = "request_timeout"
 
 
 class UploadOut(BaseModel):
@@ -152,10 +138,10 @@ async def upload_chunk(
             raise Conflict(f"{path!r}: {have} byte(s) received; send from offset {have}")
         # The hash of what came before goes on in its thread while the client sends the next
         # chunk: only the last chunk waits for it.
-        hasher = _HASHES.pop((part, have), None) if have else _Hasher(hashlib.sha256())
+        hasher = _HASHES.pop((part, have), None) if have else Hasher(hashlib.sha256())
         kept = sealing = False  # the hasher is handed on, to the next chunk or to the seal
         try:
-            received = await _receive(request, f, have, size, hasher, path, idle_s)
+            received = await receive(request, f, have, size, hasher, path, idle_s)
             if received < size:
                 if hasher is not None:
                     _keep_hash(part, received, hasher)
@@ -172,63 +158,6 @@ async def upload_chunk(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)  # still claimed: no other request appends to it meanwhile
     return UploadOut(path=path, received=size, complete=True)
-
-
-async def _receive(
-    request: Request,
-    f: Any,
-    have: int,
-    size: int,
-    hasher: _Hasher | None,
-    path: str,
-    idle_s: float,
-) -> int:
-    """Write the body to the partial file as it comes, hand it to the hashing thread, and
-    return the file's size now.
-
-    Each piece is written as it arrives (up to 256 KB): gathered into 1 MB writes, new page
-    cache filled up to 5x slower than in 64 KB writes on this VM (in some rounds; in others
-    both were slow). The pieces go to the hashing thread a MB at a time, without copying. A
-    client that sends nothing for ~idle_s (its node gone mid-chunk: nothing tells the server)
-    is given up, what arrived kept. The deadline is pushed back once a second at most: a timer
-    per piece cost ~10 % of an upload's speed here. The file's blocks are reserved up to
-    RESERVE_AHEAD past what arrived (an upload +6 % here)."""
-    received = flushed = reserved = have
-    pieces: list[bytes] = []
-    pending = 0
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(idle_s) as deadline:
-            armed = loop.time()
-            async for piece in request.stream():
-                if (now := loop.time()) - armed >= 1.0:
-                    deadline.reschedule(now + idle_s)
-                    armed = now
-                if received + len(piece) > size:
-                    f.truncate(have)
-                    raise BadRequest(f"{path!r}: the chunk ends past the file's size, {size}")
-                if reserved - received < RESERVE_AHEAD // 2 and reserved < size:
-                    ahead = min(size, received + RESERVE_AHEAD)
-                    reserve(f.fileno(), reserved, ahead - reserved)
-                    reserved = ahead
-                _write_all(f, piece)
-                received += len(piece)
-                if received - flushed >= FLUSH_EVERY:
-                    start_writeback(f.fileno(), flushed, received - flushed)
-                    flushed = received
-                if hasher is not None:
-                    pieces.append(piece)
-                    pending += len(piece)
-                    if pending >= BLOCK:
-                        hasher.update(pieces)
-                        pieces, pending = [], 0
-                        if hasher.behind > HASH_BEHIND:
-                            await hasher.caught_up()
-    except TimeoutError:
-        raise Stalled(f"{path!r}: no byte of the chunk for {idle_s:g} s") from None
-    if hasher is not None and pieces:
-        hasher.update(pieces)
-    return received
 
 
 def _claim(f: Any, part: Path, path: str) -> int:
@@ -254,87 +183,24 @@ def _claim(f: Any, part: Path, path: str) -> int:
     return os.fstat(f.fileno()).st_size
 
 
-def _seal(part: Path, hasher: _Hasher | None) -> str:
+def _seal(part: Path, hasher: Hasher | None) -> str:
     """The whole file's SHA-256, once it is on disk. Without a hash of the earlier chunks
     (they went to another process, or before a restart) the file is read again."""
     with open(part, "rb") as whole:
         os.fsync(whole.fileno())
-        digest = hasher.result() if hasher is not None else hashlib.file_digest(whole, "sha256")
+        digest = hasher.result() if hasher is not None else None
+        if digest is None:
+            digest = hashlib.file_digest(whole, "sha256")
     return str(digest.hexdigest())
-
-
-def _write_all(f: Any, data: bytes) -> None:
-    view = memoryview(data)
-    while view:  # a write to a file may be short (a signal, a disk filling up)
-        view = view[f.write(view) :]
-
-
-class _Hasher:
-    """Hashes the pieces of a body in a thread of its own (hashlib lets go of the GIL), while
-    the event loop receives the next ones; `behind` is how many bytes it has yet to hash."""
-
-    def __init__(self, digest: Any):
-        self._digest = digest
-        self._pieces: queue.SimpleQueue[tuple[list[bytes], int] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self.behind = 0
-        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
-        self._thread = threading.Thread(target=self._work, name="runyard-upload-hash", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        while (item := self._pieces.get()) is not None:
-            pieces, size = item
-            for piece in pieces:
-                self._digest.update(piece)
-            with self._lock:
-                self.behind -= size
-                waiter = self._waiter if self.behind <= HASH_BEHIND // 2 else None
-                if waiter is not None:
-                    self._waiter = None
-            if waiter is not None:
-                loop, future = waiter
-                loop.call_soon_threadsafe(_settle, future)
-
-    def update(self, pieces: list[bytes]) -> None:
-        size = sum(map(len, pieces))
-        with self._lock:
-            self.behind += size
-        self._pieces.put((pieces, size))
-
-    async def caught_up(self) -> None:
-        """Waits until at most half of HASH_BEHIND is left to hash."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            if self.behind <= HASH_BEHIND // 2:
-                return
-            self._waiter = (loop, future)
-        await future
-
-    def result(self) -> Any:
-        """The hash of every piece given (waits for the thread to catch up)."""
-        self.close()
-        return self._digest
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._pieces.put(None)
-            self._thread.join()
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():  # the request may have gone meanwhile
-        future.set_result(None)
 
 
 # (partial file, bytes received) → the hasher of those bytes (its thread may still be at it),
 # for the next chunk of the same file.
-_HASHES: OrderedDict[tuple[Path, int], _Hasher] = OrderedDict()
+_HASHES: OrderedDict[tuple[Path, int], Hasher] = OrderedDict()
 _KEPT = 64  # files being uploaded at once through this process, at most
 
 
-def _keep_hash(part: Path, received: int, hasher: _Hasher) -> None:
+def _keep_hash(part: Path, received: int, hasher: Hasher) -> None:
     _HASHES[(part, received)] = hasher
     while len(_HASHES) > _KEPT:
         _HASHES.popitem(last=False)[1].close()
