@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,46 +71,35 @@ def direct(jobs: int) -> tuple[list[float], float]:
 
 
 def through_runyard(jobs: int, home: Path, mb: int) -> tuple[list[float], float, Speeds]:
+    home.mkdir(parents=True)
     port = free_port()
     env = {**os.environ, "RUNYARD_HOME": str(home), "RUNYARD_SHARED_RUNS": "1"}
     argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
     argv += ["--backend", "ray", "--ray-address", ADDRESS]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if http.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError("runyard did not start")
-                time.sleep(0.1)
-            t0 = time.time()
-            submitted = {}
-            for _ in range(jobs):
-                run = http.post("/api/runs", json={"command": NOOP, "max_retries": 0}).json()
-                submitted[run["id"]] = time.time()
-            runs = {}
-            while len(runs) < jobs:
-                for rid in set(submitted) - set(runs):
-                    run = http.get(f"/api/runs/{rid}").json()
-                    if run["status"] in ("completed", "failed", "cancelled"):
-                        runs[rid] = run
-                time.sleep(0.05)
-            total = time.time() - t0
-            latencies = [
-                _started_at((Path(r["run_dir"]) / "logs" / "attempt-1.log").read_text())
-                - submitted[rid]
-                for rid, r in runs.items()
-            ]
-            return latencies, total, upload_speed(http, url, home, mb)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    log = home / "server.log"
+    with (
+        server(argv, port=port, health_path="/api/health", log=log, cwd=home, env=env) as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as http,
+    ):
+        t0 = time.time()
+        submitted = {}
+        for _ in range(jobs):
+            run = http.post("/api/runs", json={"command": NOOP, "max_retries": 0}).json()
+            submitted[run["id"]] = time.time()
+        runs = {}
+        while len(runs) < jobs:
+            for rid in set(submitted) - set(runs):
+                run = http.get(f"/api/runs/{rid}").json()
+                if run["status"] in ("completed", "failed", "cancelled"):
+                    runs[rid] = run
+            time.sleep(0.05)
+        total = time.time() - t0
+        latencies = [
+            _started_at((Path(r["run_dir"]) / "logs" / "attempt-1.log").read_text())
+            - submitted[rid]
+            for rid, r in runs.items()
+        ]
+        return latencies, total, upload_speed(http, srv.url, home, mb)
 
 
 Speeds = tuple[float, float, float, float]  # MB/s: placed, not hashed before, cp; busy before

@@ -9,7 +9,7 @@ taken everything before it is now handed on as the very bytes object httptools m
 (`bytes(b)` of a bytes object is that object); pieces that pile up while the app is busy
 are gathered in uvicorn's bytearray, as before.
 
-A request with a Content-Length also carries an ASGI extension, `scope["extensions"][TAKE]`:
+A PUT with a Content-Length also carries an ASGI extension, `scope["extensions"][TAKE]`:
 a function that stops the transport's reading and hands the app what arrived of the body
 with the headers, and the connection's socket to read the rest from (`_splice.py` moves it
 into a file inside the kernel). The connection is closed after the response: the parser never
@@ -59,6 +59,8 @@ class BodyProtocol(HttpToolsProtocol):
         cycle: Any = self.cycle
         if cycle is None or cycle.scope is not self.scope or self.scheme != "http":
             return  # (an upgrade, or TLS: the socket's bytes are not the body's)
+        if self.scope["method"] != "PUT":
+            return  # (the only bodies taken: files)
         headers = dict(self.headers)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and b"transfer-encoding" not in headers:
@@ -79,13 +81,15 @@ class BodyProtocol(HttpToolsProtocol):
         cycle.message_event.set()
 
     def _take(self, cycle: Any, length: int) -> Taken | None:
-        """The body, for the app to read from the socket; None where it cannot be had so (the
-        app has read some of it already, the client is gone, another request is queued)."""
+        """The body, for the app to read from the socket; None where it cannot be had so, or
+        need not be (the app has read some of it already, the client is gone, another request
+        is queued, the whole body is here already)."""
         sock = self.transport.get_extra_info("socket")
         if (
             cycle is not self.cycle
             or cycle.disconnected
             or cycle.response_started
+            or not cycle.more_body
             or self.pipeline
             or self._parsed != len(cycle.body)
             or sock is None

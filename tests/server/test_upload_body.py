@@ -53,7 +53,8 @@ def _status(url: str, rel: str) -> dict[str, Any]:
 def test_chunks_of_any_size_land_whole_and_hashed_on_the_way(server: ServerProcess) -> None:
     """Chunks that start and end off page boundaries, larger than the 8 MB between two hand-
     overs to the hash: the file arrives whole and its hash (made as it came, carried from one
-    chunk to the next) matches. Each answer closes its connection: the body was taken."""
+    chunk to the next) matches. A large chunk's answer closes its connection: its body was
+    taken."""
     run = _run(server.url)
     rel = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
     data = os.urandom(21 * 1024 * 1024 + 12345)
@@ -61,7 +62,8 @@ def test_chunks_of_any_size_land_whole_and_hashed_on_the_way(server: ServerProce
     for start, end in zip(cuts, cuts[1:], strict=False):
         response = _put(server.port, rel, data, start, end)
         assert response.status == 200
-        assert response.getheader("connection") == "close"
+        if end - start > 1 << 20:  # (a small body, whole with its headers, is not taken)
+            assert response.getheader("connection") == "close"
     assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
 
 
