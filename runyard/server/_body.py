@@ -108,6 +108,7 @@ async def _spliced(
             hasher.update([taken.head])
         start = have + len(taken.head)
         if not taken.rest:
+            taken.read_whole()
             return start
         if hasher is not None:
             hasher.read_from(os.open(same_file, os.O_RDONLY | os.O_CLOEXEC))
@@ -135,6 +136,8 @@ async def _spliced(
     if hasher is not None:
         hasher.upto(start + got)
         hasher.read_from(-1)  # its file is let go of until the next chunk
+    if got == taken.rest:
+        taken.read_whole()  # the client's next chunk may come on the same connection
     return start + got
 
 

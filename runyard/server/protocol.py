@@ -12,17 +12,22 @@ are gathered in uvicorn's bytearray, as before.
 A PUT with a Content-Length also carries an ASGI extension, `scope["extensions"][TAKE]`:
 a function that stops the transport's reading and hands the app what arrived of the body
 with the headers, and the connection's socket to read the rest from (`_splice.py` moves it
-into a file inside the kernel). The connection is closed after the response: the parser never
-saw the rest of the body, so the next request cannot be read from it.
+into a file inside the kernel). Once the app has read the whole body it says so, and the
+connection goes on with a new parser for the next request (keep-alive: a client's next chunk
+comes to the same process, which holds the hash of the ones before); a body not read whole
+(the client went quiet, the disk filled up) leaves the connection to be closed after the
+response, its parser never having seen the rest.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -33,12 +38,14 @@ TAKE = "runyard.take_body"
 class Taken:
     """A request body taken from its connection: `head` arrived with the headers, `rest`
     bytes are still to be read from `fd` (a duplicate of the socket's descriptor, which the
-    taker closes; non-blocking). `stop` is set once the server is stopping: the taker is to
-    end the request soon."""
+    taker closes; non-blocking). `read_whole()` says that all of it was read (on the event
+    loop, before the response): the connection may serve the next request. `stop` is set
+    once the server is stopping: the taker is to end the request soon."""
 
     head: bytes
     rest: int
     fd: int
+    read_whole: Callable[[], None]
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -100,15 +107,23 @@ class BodyProtocol(HttpToolsProtocol):
         fd = os.dup(sock.fileno())
         cycle.body = bytearray()
         cycle.more_body = False
-        cycle.keep_alive = False
+        keep_alive, cycle.keep_alive = cycle.keep_alive, False
         held: Any = _Held(self.flow)
         cycle.flow = held  # a receive() from now on finds the body ended
         cycle.message_event.set()
         if cycle.waiting_for_100_continue and length > len(head):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             cycle.waiting_for_100_continue = False
-        self._taken = Taken(head=head, rest=length - len(head), fd=fd)
+        self._taken = Taken(head, length - len(head), fd, lambda: self._read(cycle, keep_alive))
         return self._taken
+
+    def _read(self, cycle: Any, keep_alive: bool) -> None:
+        """The taken body was read whole: the bytes that come next on the connection are the
+        next request's, for a parser that starts afresh."""
+        if cycle is self.cycle and not cycle.response_started:
+            self.parser = httptools.HttpRequestParser(self)
+            self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # (as uvicorn)
+            cycle.keep_alive = keep_alive
 
 
 class _Held:

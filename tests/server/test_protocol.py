@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.client
 import os
 import select
 import socket
@@ -66,6 +67,13 @@ def _taking_app() -> Any:
             left -= len(data)
         os.close(taken.fd)
 
+    def read_what_came(taken: Taken) -> int:
+        got = 0
+        while select.select([taken.fd], [], [], 1)[0]:  # until a second passes without a byte
+            got += len(os.read(taken.fd, 1 << 20))
+        os.close(taken.fd)
+        return got
+
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
@@ -75,21 +83,25 @@ def _taking_app() -> Any:
         digest = hashlib.sha256()
         take = scope.get("extensions", {}).get(TAKE)
         taken = take() if take is not None else None
-        if taken is not None:
+        if taken is not None and scope["path"] == "/short":
+            total = len(taken.head) + await asyncio.to_thread(read_what_came, taken)
+            how = "short"  # a taker that stops short, the client gone quiet
+        elif taken is not None:
+            how = "taken"
             digest.update(taken.head)
             await asyncio.to_thread(read_rest, taken, digest)
+            taken.read_whole()
             total = len(taken.head) + taken.rest
             after = await asyncio.wait_for(receive(), 5)  # the body has ended for ASGI
             assert (after["body"], after["more_body"]) == (b"", False)
         else:
-            total = 0
+            total, how = 0, "received"
             while (message := await receive())["more_body"] or message["body"]:
                 digest.update(message["body"])
                 total += len(message["body"])
                 if not message["more_body"]:
                     break
-        how = "taken" if taken is not None else "received"
-        answer = f"{digest.hexdigest()} {total} {how}".encode()
+        answer = f"{digest.hexdigest()} {total} {how} {scope['client'][1]}".encode()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": answer})
 
@@ -149,28 +161,46 @@ def test_every_byte_of_a_streamed_body_reaches_the_app_in_order(
     assert (sha, int(total)) == (hashlib.sha256(body).hexdigest(), len(body))
 
 
-def test_a_taken_body_is_read_whole_from_the_socket_and_its_connection_then_closed(
-    taking: str,
-) -> None:
+def test_a_taken_body_is_read_whole_from_the_socket_and_the_connection_kept(taking: str) -> None:
     """What arrived with the headers comes with the take, the rest from the socket; a receive()
-    afterwards finds the body ended (it does not read the socket beside the taker); the
-    answer closes the connection (its parser never saw the rest of the body)."""
+    afterwards finds the body ended (it does not read the socket beside the taker); once the
+    app has read it whole, the connection serves the next request, parsed afresh."""
     with httpx.Client(timeout=60) as client:
-        r = client.put(taking, content=BODY)
+        answers = [client.put(taking, content=BODY) for _ in range(2)]
+        answers.append(client.put(taking, content=b""))  # a body whole already is not taken
+        answers.append(client.post(taking, content=BODY[:4096]))  # nor a POST's
+    sums = [f"{hashlib.sha256(b).hexdigest()} {len(b)}" for b in (BODY, BODY, b"", BODY[:4096])]
+    ports = set()
+    hows = ("taken", "taken", "received", "received")
+    for r, expected, how in zip(answers, sums, hows, strict=True):
         assert r.status_code == 200, r.text
-        assert r.text == f"{hashlib.sha256(BODY).hexdigest()} {len(BODY)} taken"
-        assert r.headers["connection"] == "close"
-        r = client.put(taking, content=b"")  # a body that is whole already is not taken
-        assert r.text == f"{hashlib.sha256(b'').hexdigest()} 0 received"
+        digest, size, took, port = r.text.split()
+        assert (f"{digest} {size}", took) == (expected, how)
         assert r.headers.get("connection") != "close"
-        r = client.post(taking, content=BODY[:4096])  # nor a POST's
-        assert r.text == f"{hashlib.sha256(BODY[:4096]).hexdigest()} 4096 received"
+        ports.add(port)
+    assert len(ports) == 1  # one connection for all four
+
+
+def test_a_taken_body_not_read_whole_closes_its_connection(taking: str) -> None:
+    """A taker that stops short (the client went quiet, a write failed) leaves the rest of the
+    body unread: the parser never saw it, so the connection ends with the response."""
+    host, port = taking.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = f"PUT /short HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {1 << 20}\r\n"
+        sock.sendall(f"{head}\r\n".encode() + BODY[: 1 << 19])
+        answer = b""
+        while chunk := sock.recv(65536):  # to the end: the server closes the connection
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    assert b"connection: close\r\n" in answer
+    assert f"{1 << 19} short".encode() in answer  # the 512 KB sent
 
 
 def test_a_body_without_a_length_is_not_offered_to_take(taking: str) -> None:
     r = httpx.put(taking, content=_pieces(BODY[: 1 << 20], 1 << 16, 0.0), timeout=60)
     assert r.status_code == 200, r.text
-    assert r.text == f"{hashlib.sha256(BODY[: 1 << 20]).hexdigest()} {1 << 20} received"
+    expected = f"{hashlib.sha256(BODY[: 1 << 20]).hexdigest()} {1 << 20} received"
+    assert r.text.startswith(expected)
     assert r.headers.get("connection") != "close"
 
 
@@ -182,8 +212,8 @@ def test_a_client_that_expects_100_continue_is_told_to_send_a_taken_body(taking:
         sock.sendall(f"{head}Expect: 100-continue\r\n\r\n".encode())
         assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(body)
-        answer = b""
-        while chunk := sock.recv(65536):  # to the end: the server closes the connection
-            answer += chunk
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
-    assert f"{hashlib.sha256(body).hexdigest()} {len(body)} taken".encode() in answer
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        answer = response.read().decode()
+    assert response.status == 200
+    assert answer.startswith(f"{hashlib.sha256(body).hexdigest()} {len(body)} taken")

@@ -53,17 +53,27 @@ def _status(url: str, rel: str) -> dict[str, Any]:
 def test_chunks_of_any_size_land_whole_and_hashed_on_the_way(server: ServerProcess) -> None:
     """Chunks that start and end off page boundaries, larger than the 8 MB between two hand-
     overs to the hash: the file arrives whole and its hash (made as it came, carried from one
-    chunk to the next) matches. A large chunk's answer closes its connection: its body was
-    taken."""
+    chunk to the next) matches. They come one after another on one connection: a body read
+    whole leaves it open for the next (so that the next chunk comes to the same process, where
+    the hash of the ones before is)."""
     run = _run(server.url)
     rel = f"/api/runs/{run['id']}/uploads/checkpoints/w.bin"
     data = os.urandom(21 * 1024 * 1024 + 12345)
+    query = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     cuts = [0, 4097, 9 * 1024 * 1024 + 1, len(data)]
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        response = _put(server.port, rel, data, start, end)
-        assert response.status == 200
-        if end - start > 1 << 20:  # (a small body, whole with its headers, is not taken)
-            assert response.getheader("connection") == "close"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.connect()
+        sock = conn.sock
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            params = urllib.parse.urlencode({**query, "offset": start})
+            conn.request("PUT", f"{rel}?{params}", body=data[start:end])
+            response = conn.getresponse()
+            assert (response.status, json.loads(response.read())["received"]) == (200, end)
+            assert not response.will_close
+            assert conn.sock is sock
+    finally:
+        conn.close()
     assert (Path(run["run_dir"]) / "checkpoints" / "w.bin").read_bytes() == data
 
 
