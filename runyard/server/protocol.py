@@ -32,6 +32,17 @@ from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TAKE = "runyard.take_body"
+# What a take reads and sets of uvicorn's RequestResponseCycle (not a public interface).
+_CYCLE = (
+    "body",
+    "more_body",
+    "keep_alive",
+    "flow",
+    "message_event",
+    "waiting_for_100_continue",
+    "response_started",
+    "disconnected",
+)
 
 
 @dataclass
@@ -66,8 +77,8 @@ class BodyProtocol(HttpToolsProtocol):
         cycle: Any = self.cycle
         if cycle is None or cycle.scope is not self.scope or self.scheme != "http":
             return  # (an upgrade, or TLS: the socket's bytes are not the body's)
-        if self.scope["method"] != "PUT":
-            return  # (the only bodies taken: files)
+        if self.scope["method"] != "PUT" or not all(hasattr(cycle, a) for a in _CYCLE):
+            return  # (the only bodies taken: files; and not from a uvicorn that differs)
         headers = dict(self.headers)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and b"transfer-encoding" not in headers:
