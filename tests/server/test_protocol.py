@@ -27,13 +27,16 @@ from tests._postgres import free_port
 BODY = os.urandom(24 * 1024 * 1024)
 
 
+async def _lifespan(receive: Any, send: Any) -> None:
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 def _app(pause_s: float) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+            return await _lifespan(receive, send)
         digest, total = hashlib.sha256(), 0
         while True:
             message = await receive()
@@ -76,10 +79,7 @@ def _taking_app() -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+            return await _lifespan(receive, send)
         digest = hashlib.sha256()
         take = scope.get("extensions", {}).get(TAKE)
         taken = take() if take is not None else None
