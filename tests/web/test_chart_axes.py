@@ -84,3 +84,23 @@ def test_the_x_axis_switches_between_step_epoch_and_time(
     charts.get_by_test_id("x-axis").select_option("step")
     expect(compared.locator(".u-legend")).to_contain_text("step")
     context.close()
+
+
+def test_a_chart_of_one_point_in_time_is_centred_on_it(live: Live, page: Page) -> None:
+    """A metric logged once (or a short run's one system sample), on a time axis: the point is
+    in the middle, a minute either side of it. (uPlot's own range for one time value starts at
+    it and spans 1,000 days: the point sat on the left edge under ticks years ahead.)"""
+    run = live.post("/api/runs", json={"name": "one-point", "experiment": "axes-one"}).json()
+    body = {"metrics": {"val/loss": {"steps": [5], "values": [0.5]}}}
+    assert live.post(f"/api/runs/{run['id']}/metrics", json=body).is_success
+    assert live.post(f"/api/runs/{run['id']}/finish", json={"status": "completed"}).is_success
+    page.goto(f"{live.url}/runs/{run['id']}")
+    page.locator("#charts").get_by_test_id("x-axis").select_option("wall")
+    card = page.locator('.chart-card[data-metric="val/loss"]')
+    expect(card.locator(".u-legend")).to_contain_text("time")
+    _x_at_middle(page, card)  # the cursor is over the chart: it marks the nearest point
+    over = card.locator(".u-over").bounding_box()
+    point = card.locator(".u-cursor-pt").first.bounding_box()
+    assert over is not None and point is not None
+    centre = point["x"] + point["width"] / 2 - over["x"]
+    assert abs(centre - over["width"] / 2) < over["width"] / 10, (centre, over["width"])

@@ -51,6 +51,17 @@ function tick(v: number): string {
  * go on down to 0.5, 0.25, 0.1). */
 const WHOLE = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
+// A time axis over one point in time: a minute either side of it. uPlot's own range for a
+// single time value starts at it and spans 1,000 days (86400 / its ms factor, in seconds): the
+// point sat on the left edge, under ticks years ahead.
+const AROUND_S = 60;
+function aroundOne(u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const xs = u.data[0];
+  const first = xs?.[0];
+  if (first != null && first === xs?.[xs.length - 1]) return [first - AROUND_S, first + AROUND_S];
+  return [min, max];
+}
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
@@ -106,7 +117,7 @@ export function Chart({
       height,
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
-      scales: { x: { time } },
+      scales: { x: { time, range: time ? aroundOne : undefined } },
       axes: [
         {
           stroke: axis,
