@@ -18,11 +18,13 @@ Run as root (the cluster lives in a network namespace, as in tests/ray):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -70,17 +72,24 @@ def direct(jobs: int) -> tuple[list[float], float]:
     return latencies, total
 
 
-def through_runyard(jobs: int, home: Path, mb: int) -> tuple[list[float], float, Speeds]:
+@contextlib.contextmanager
+def _runyard(home: Path, *args: str, **env: str) -> Iterator[tuple[str, httpx.Client]]:
+    """`runyard server ARGS` on a new home, healthy: its URL and a client of it."""
     home.mkdir(parents=True)
     port = free_port()
-    env = {**os.environ, "RUNYARD_HOME": str(home), "RUNYARD_SHARED_RUNS": "1"}
-    argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
-    argv += ["--backend", "ray", "--ray-address", ADDRESS]
+    argv = [sys.executable, "-m", "runyard", "server", "--port", str(port), *args]
+    full = {**os.environ, "RUNYARD_HOME": str(home), **env}
     log = home / "server.log"
     with (
-        server(argv, port=port, health_path="/api/health", log=log, cwd=home, env=env) as srv,
+        server(argv, port=port, health_path="/api/health", log=log, cwd=home, env=full) as srv,
         httpx.Client(base_url=srv.url, timeout=30) as http,
     ):
+        yield srv.url, http
+
+
+def through_runyard(jobs: int, home: Path, mb: int) -> tuple[list[float], float, Speeds]:
+    ray = ("--backend", "ray", "--ray-address", ADDRESS)
+    with _runyard(home, *ray, RUNYARD_SHARED_RUNS="1") as (url, http):
         t0 = time.time()
         submitted = {}
         for _ in range(jobs):
@@ -99,7 +108,7 @@ def through_runyard(jobs: int, home: Path, mb: int) -> tuple[list[float], float,
             - submitted[rid]
             for rid, r in runs.items()
         ]
-        return latencies, total, upload_speed(http, srv.url, home, mb)
+        return latencies, total, upload_speed(http, url, home, mb)
 
 
 Speeds = tuple[float, float, float, float]  # MB/s: placed, not hashed before, cp; busy before
@@ -161,16 +170,8 @@ def upload_speed(http: httpx.Client, url: str, home: Path, mb: int, rounds: int 
 
 def alone(home: Path, mb: int) -> Speeds:
     """The upload figures again, from a runyard server alone on the machine."""
-    home.mkdir(parents=True)
-    port = free_port()
-    argv = [sys.executable, "-m", "runyard", "server", "--port", str(port)]
-    env = {**os.environ, "RUNYARD_HOME": str(home)}
-    log = home / "server.log"
-    with (
-        server(argv, port=port, health_path="/api/health", log=log, cwd=home, env=env) as srv,
-        httpx.Client(base_url=srv.url, timeout=30) as http,
-    ):
-        return upload_speed(http, srv.url, home, mb)
+    with _runyard(home) as (url, http):
+        return upload_speed(http, url, home, mb)
 
 
 def main() -> None:
