@@ -43,6 +43,10 @@ class Stalled(RunyardError):
     status = 408
     code = "request_timeout"
 
+    @classmethod
+    def after(cls, path: str, idle_s: float) -> Stalled:
+        return cls(f"{path!r}: no byte of the chunk for {idle_s:g} s")
+
 
 class Stopping(RunyardError):
     status = 503
@@ -125,7 +129,7 @@ async def _spliced(
         try:
             got = await _in_thread(work, taken.stop)
         except _splice.Stalled:
-            raise Stalled(f"{path!r}: no byte of the chunk for {idle_s:g} s") from None
+            raise Stalled.after(path, idle_s) from None
         except _splice.Stopped:
             raise Stopping(
                 f"{path!r}: the server is stopping; {os.fstat(writer).st_size} byte(s) of the "
@@ -218,7 +222,7 @@ async def _streamed(
                         if hasher.behind > HASH_BEHIND:
                             await hasher.caught_up()
     except TimeoutError:
-        raise Stalled(f"{path!r}: no byte of the chunk for {idle_s:g} s") from None
+        raise Stalled.after(path, idle_s) from None
     if hasher is not None and pieces:
         hasher.update(pieces)
     return received
